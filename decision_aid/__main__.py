@@ -1,0 +1,5 @@
+import sys
+
+from decision_aid.cli import main
+
+sys.exit(main())

@@ -1,0 +1,99 @@
+"""assess(): a patient's factors in, an explained verdict for every option out."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from decision_aid import conditions as cond
+from decision_aid import knowledge as kb
+from decision_aid import missing, verdicts
+from decision_aid.engine import Engine, PassResult
+from decision_aid.models import (
+    Alert,
+    Assessment,
+    Finding,
+    OptionAssessment,
+    PatientFactors,
+    parse_factors,
+)
+
+
+class DecisionAid:
+    """The knowledge compiled into an engine, with everything derived from it once."""
+
+    def __init__(self, knowledge: kb.Knowledge | None = None):
+        self.knowledge = knowledge or kb.load()
+        self.engine = Engine(self.knowledge)
+        self.dependencies = missing.Dependencies(self.knowledge)
+
+    def verdicts(self, values: dict[str, Any]) -> dict[str, OptionAssessment]:
+        """One pass and its verdicts (no missing information): for what-if searches."""
+        return verdicts.decide(self.knowledge, self.engine.run(values))
+
+    def assess(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
+        return self.explain(factors).assessment
+
+    def explain(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Explained:
+        """The assessment with its reasoning trace (facts, findings, rules fired)."""
+        patient = parse_factors(factors)
+        values = patient.known_values()
+        result = self.engine.run(values)
+        options = verdicts.decide(self.knowledge, result)
+        missing_info, passes = missing.search(self.dependencies, values, result, options, self.verdicts)
+        assessment = Assessment(
+            urgent_referral=result.urgent,
+            alerts=self._alerts(result),
+            options=options,
+            findings=self._findings(result),
+            missing_information=missing_info,
+            knowledge_version=self.knowledge.version,
+        )
+        return Explained(patient, values, result, assessment, passes)
+
+    def _alerts(self, result: PassResult) -> list[Alert]:
+        flags = [self.knowledge.by_id[f].spec for f in result.red_flags]
+        return sorted((Alert(code=f.alert_code, message=f.alert) for f in flags), key=lambda a: a.code)
+
+    def _findings(self, result: PassResult) -> list[Finding]:
+        out = []
+        for finding_id, state in sorted(result.findings.items()):
+            c = self.knowledge.by_id[finding_id]
+            because = cond.describe(c.states[state])
+            text = f"{c.spec.label.capitalize()} is {state}: {because}. {c.spec.explanation}"
+            out.append(Finding(id=finding_id, state=state, explanation=text))
+        return out
+
+
+@dataclass(frozen=True)
+class Explained:
+    """An assessment with what produced it."""
+
+    patient: PatientFactors
+    facts: dict[str, Any]
+    result: PassResult
+    assessment: Assessment
+    missing_passes: int
+
+
+_default: DecisionAid | None = None
+_default_lock = threading.Lock()
+
+
+def default_aid() -> DecisionAid:
+    """The process-wide DecisionAid, built once on first use (thread-safe)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = DecisionAid()
+    return _default
+
+
+def assess(factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
+    """Assess one patient with the knowledge base in rules/.
+
+    Raises InputError (naming each bad field) for invalid factors.
+    """
+    return default_aid().assess(factors)

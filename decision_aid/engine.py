@@ -1,0 +1,147 @@
+"""A thin, safe wrapper over durable-rules: one pass of facts through the ruleset.
+
+durable-rules is not thread-safe (eight threads on one ruleset crashed the
+interpreter here) and its stock Host runs actions on background threads. So the
+ruleset is driven directly, from one lock: each pass asserts its facts under a
+fresh session id, runs the actions synchronously, and always deletes that
+session's state, even on error, so live sessions never pile up (durable-rules
+holds at most 1024 per ruleset).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import durable_rules_engine as dre
+
+from decision_aid.compiler import PATIENT, SCREEN, Action, compile_knowledge, screen_fields
+from decision_aid.errors import EngineError
+from decision_aid.knowledge import Knowledge
+
+log = logging.getLogger(__name__)
+
+# Result codes of durable_rules_engine.assert_fact (see durable/engine.py)
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_ruleset_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one pass derived: red flags, finding states, tags and the rules that fired."""
+
+    red_flags: tuple[str, ...]
+    findings: dict[str, str]
+    tags: frozenset[str]
+    fired: tuple[str, ...]  # rule ids in firing order, each once
+    trace: tuple[str, ...]  # every red flag, finding and rule in firing order
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.red_flags)
+
+
+class _Pass:
+    """The mutable record of one pass while it runs."""
+
+    def __init__(self, sid: str):
+        self.sid = sid
+        self.red_flags: list[str] = []
+        self.findings: dict[str, str] = {}
+        self.tags: set[str] = set()
+        self.fired: dict[str, None] = {}
+        self.trace: list[str] = []
+
+
+class Engine:
+    """The compiled knowledge; create one per process (see `decision_aid.default_engine`)."""
+
+    def __init__(self, knowledge: Knowledge):
+        self.knowledge = knowledge
+        self.definition, self._actions = compile_knowledge(knowledge)
+        self._screen_fields = screen_fields(knowledge)
+        self._lock = threading.Lock()
+        self._sids = itertools.count(1)
+        name = f"decision_aid_{next(_ruleset_names)}"
+        self._handle = dre.create_ruleset(name, json.dumps(self.definition))
+
+    @property
+    def rule_count(self) -> int:
+        """How many durable-rules rules the knowledge compiled to."""
+        return len(self.definition)
+
+    def run(self, values: dict[str, Any]) -> PassResult:
+        """One pass: red flags first; only without any, the elective findings and rules."""
+        with self._lock:
+            record = _Pass(str(next(self._sids)))
+            try:
+                screen = {k: values[k] for k in self._screen_fields if k in values}
+                self._assert(record, {"t": SCREEN, **screen})
+                if not record.red_flags:
+                    self._assert(record, {"t": PATIENT, **values})
+            finally:
+                dre.delete_state(self._handle, record.sid)
+        missing = [c.spec.id for c in self.knowledge.findings if c.spec.id not in record.findings]
+        if missing and not record.red_flags:
+            raise EngineError(f"no state was derived for finding(s) {', '.join(missing)}")
+        log.debug("pass %s fired %s", record.sid, record.trace)
+        return PassResult(
+            red_flags=tuple(sorted(record.red_flags)),
+            findings=record.findings,
+            tags=frozenset(record.tags),
+            fired=tuple(record.fired),
+            trace=tuple(record.trace),
+        )
+
+    def _assert(self, record: _Pass, fact: dict[str, Any]) -> None:
+        """Assert a fact and run every action it (and what the actions assert) triggers."""
+        code, state_handle = self._assert_raw(record.sid, fact)
+        if code == _NOT_HANDLED:
+            return
+        result = dre.start_action_for_state(self._handle, state_handle)
+        message = result[1] if result else None
+        while message:
+            rule_name = next(iter(json.loads(message)))
+            try:
+                self._act(record, self._actions[rule_name])
+            except BaseException as error:
+                dre.abandon_action(self._handle, state_handle)
+                if isinstance(error, EngineError):
+                    raise
+                raise EngineError(f"action of {rule_name} failed: {error!r}") from error
+            message = dre.complete_and_start_action(self._handle, state_handle)
+
+    def _assert_raw(self, sid: str, fact: dict[str, Any]) -> tuple[int, Any]:
+        code, state_handle = dre.assert_fact(self._handle, json.dumps({"sid": sid, **fact}))
+        if code not in (_OK, _NOT_HANDLED):
+            raise EngineError(f"durable-rules refused fact {fact} (code {code})")
+        return code, state_handle
+
+    def _act(self, record: _Pass, action: Action) -> None:
+        if action.kind == "red_flag":
+            if action.id not in record.red_flags:
+                record.red_flags.append(action.id)
+                record.trace.append(action.id)
+        elif action.kind == "finding":
+            known = record.findings.get(action.id)
+            if known is None:
+                record.findings[action.id] = action.state
+                record.trace.append(f"{action.id} is {action.state}")
+                self._derive(record, action.id, action.state)
+            elif known != action.state:
+                raise EngineError(f"finding {action.id} derived as both {known} and {action.state}")
+        else:
+            if action.id not in record.fired:
+                record.fired[action.id] = None
+                record.trace.append(action.id)
+            for tag in action.tags:
+                if tag not in record.tags:
+                    record.tags.add(tag)
+                    self._derive(record, tag, "present")
+
+    def _derive(self, record: _Pass, name: str, state: str) -> None:
+        self._assert_raw(record.sid, {"t": "derived", "id": name, "state": state})

@@ -1,0 +1,422 @@
+"""Load the knowledge base from rules/ and check it; fail with file and rule id.
+
+Every clinical statement the tool makes comes from these files. Loading
+validates each file with pydantic, parses every condition against the input
+vocabulary, resolves citations, and checks that each finding's three states
+cover every combination of values exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from decision_aid import conditions as cond
+from decision_aid.errors import KnowledgeError, KnowledgeProblem
+from decision_aid.models import Effect, Option
+from decision_aid.vocabulary import FieldSpec, fields
+
+
+def rules_dir() -> Path:
+    """rules/ inside an installed package, else at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if (candidate / "knowledge.yaml").is_file():
+            return candidate
+    raise KnowledgeError([KnowledgeProblem(str(here.parent / "rules"), "", "knowledge base not found")])
+
+
+# ---- file schemas ---------------------------------------------------------------
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Citation(_Spec):
+    id: str
+    reference: str
+
+
+class FindingSpec(_Spec):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    present: str
+    absent: str
+    unknown: str | None = None
+    explanation: str
+    evidence: list[str]
+    reviewed: dt.date
+
+
+class RedFlagSpec(_Spec):
+    id: str
+    when: str
+    alert_code: str
+    alert: str
+    explanation: str
+    patient_explanation: str
+    evidence: list[str] = Field(min_length=1)
+    reviewed: dt.date
+
+
+class RuleSpec(_Spec):
+    id: str
+    options: list[Option] = Field(min_length=1)
+    when: str
+    effects: list[Effect] = Field(default_factory=list, max_length=2)
+    note: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    explanation: str | None = None
+    patient_explanation: str
+    evidence: list[str] = Field(min_length=1)
+    reviewed: dt.date
+
+    @model_validator(mode="after")
+    def _effects_or_note(self) -> RuleSpec:
+        if bool(self.effects) == bool(self.note):
+            raise ValueError("a rule has either effects or a note, not both and not neither")
+        if len(set(self.effects)) != len(self.effects):
+            raise ValueError("an effect is listed twice")
+        if self.effects and not self.explanation:
+            raise ValueError("a rule with effects needs an explanation")
+        return self
+
+    @property
+    def text(self) -> str:
+        """What the clinician reads: the explanation, or the note's text."""
+        return self.explanation or self.note or ""
+
+
+class FallbackSpec(_Spec):
+    id: str
+    explanation: str
+    patient_explanation: str
+    evidence: list[str] = Field(default_factory=list)
+    reviewed: dt.date
+
+
+# ---- the loaded knowledge ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Compiled:
+    """A spec with its parsed condition(s)."""
+
+    spec: Any
+    file: str
+    expr: cond.Expr  # for a finding: its `present` condition
+    states: dict[str, cond.Expr] = field(default_factory=dict)  # finding state -> condition
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    version: str
+    directory: Path
+    citations: dict[str, Citation]
+    red_flags: tuple[Compiled, ...]
+    findings: tuple[Compiled, ...]  # in dependency order
+    rules: tuple[Compiled, ...]
+    fallback: Compiled
+
+    @cached_property
+    def by_id(self) -> dict[str, Compiled]:
+        items = (*self.red_flags, *self.findings, *self.rules, self.fallback)
+        return {c.spec.id: c for c in items}
+
+    @cached_property
+    def tags(self) -> set[str]:
+        return {t for c in self.rules for t in c.spec.tags}
+
+    @cached_property
+    def thresholds(self) -> dict[str, set[Any]]:
+        """Every value each field is compared with anywhere in the base."""
+        out: dict[str, set[Any]] = {}
+        for c in self.all_conditions():
+            for name, values in cond.thresholds(c).items():
+                out.setdefault(name, set()).update(values)
+        return out
+
+    def all_conditions(self) -> Iterable[cond.Expr]:
+        for c in (*self.red_flags, *self.rules):
+            yield c.expr
+        for c in self.findings:
+            yield from c.states.values()
+
+    @cached_property
+    def reviewed(self) -> dt.date:
+        """The oldest review date in the base."""
+        return min(c.spec.reviewed for c in self.by_id.values())
+
+
+def load(directory: Path | None = None) -> Knowledge:
+    """Load and check the knowledge base; raise KnowledgeError listing every problem."""
+    directory = directory or rules_dir()
+    loader = _Loader(directory)
+    knowledge = loader.load()
+    if loader.problems:
+        raise KnowledgeError(loader.problems)
+    return knowledge
+
+
+class _Loader:
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.problems: list[KnowledgeProblem] = []
+
+    def problem(self, file: str, rule_id: str, message: str) -> None:
+        self.problems.append(KnowledgeProblem(file, rule_id, message))
+
+    def read(self, relative: str, key: str) -> list[tuple[str, dict]]:
+        path = self.dir / relative
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            self.problem(relative, "", f"cannot read: {error}")
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get(key), list):
+            self.problem(relative, "", f"expected a top-level '{key}:' list")
+            return []
+        return [(relative, item) for item in data[key]]
+
+    def specs(self, items: list[tuple[str, dict]], model: type[_Spec]) -> list[tuple[str, Any]]:
+        out = []
+        for file, item in items:
+            rule_id = str(item.get("id", "?")) if isinstance(item, dict) else "?"
+            try:
+                out.append((file, model.model_validate(item)))
+            except ValidationError as error:
+                for e in error.errors(include_url=False):
+                    where = ".".join(str(p) for p in e["loc"])
+                    self.problem(file, rule_id, f"{where}: {e['msg']}" if where else e["msg"])
+        return out
+
+    def load(self) -> Knowledge | None:
+        meta_file = self.dir / "knowledge.yaml"
+        try:
+            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            self.problem("knowledge.yaml", "", f"cannot read: {error}")
+            meta = {}
+        version = str(meta.get("version", ""))
+        if not version:
+            self.problem("knowledge.yaml", "", "needs a 'version'")
+
+        citations = {c.id: c for _, c in self.specs(self.read("bibliography.yaml", "citations"), Citation)}
+        red_flags = self.specs(self.read("red_flags.yaml", "red_flags"), RedFlagSpec)
+        findings = self.specs(self.read("findings.yaml", "findings"), FindingSpec)
+        option_files = sorted(p.relative_to(self.dir).as_posix() for p in (self.dir / "options").glob("*.yaml"))
+        if not option_files:
+            self.problem("options/", "", "no option rule files")
+        rules = self.specs([i for f in option_files for i in self.read(f, "rules")], RuleSpec)
+        fallbacks = self.specs(self.read("fallback.yaml", "fallback"), FallbackSpec)
+        if len(fallbacks) != 1:
+            self.problem("fallback.yaml", "", "needs exactly one 'nothing indicates it' rule")
+
+        self.check_ids([*red_flags, *findings, *rules, *fallbacks])
+        for file, spec in [*red_flags, *findings, *rules, *fallbacks]:
+            for cid in spec.evidence:
+                if cid not in citations:
+                    self.problem(file, spec.id, f"unknown citation id '{cid}' (not in bibliography.yaml)")
+
+        finding_ids = {s.id for _, s in findings}
+        tags = {t for _, s in rules for t in s.tags}
+        for name in finding_ids & tags:
+            self.problem("options/", name, "a tag has the same name as a finding")
+        for name in (finding_ids | tags) & set(fields()):
+            self.problem("findings.yaml", name, "a finding or tag has the same name as an input field")
+
+        compiled_flags = [self.compile(f, s, s.when, allow_states=set()) for f, s in red_flags]
+        compiled_findings = [self.compile_finding(f, s, finding_ids) for f, s in findings]
+        compiled_rules = [self.compile(f, s, s.when, allow_states=finding_ids | tags) for f, s in rules]
+        for c in compiled_rules:
+            for atom in cond.atoms(c.expr):
+                if isinstance(atom, cond.State) and atom.name in tags and atom.state != "present":
+                    self.problem(c.file, c.spec.id, f"tag '{atom.name}' can only be tested with 'is present'")
+        ordered = self.order_findings([c for c in compiled_findings if c is not None])
+        if self.problems:
+            return None
+        fallback_file, fallback = fallbacks[0]
+        knowledge = Knowledge(
+            version=version,
+            directory=self.dir,
+            citations=citations,
+            red_flags=tuple(compiled_flags),
+            findings=tuple(ordered),
+            rules=tuple(compiled_rules),
+            fallback=Compiled(fallback, fallback_file, cond.Always()),
+        )
+        self.check_coverage(knowledge)
+        return knowledge
+
+    def check_ids(self, specs: list[tuple[str, Any]]) -> None:
+        seen: dict[str, str] = {}
+        for file, spec in specs:
+            if spec.id in seen:
+                self.problem(file, spec.id, f"duplicate id (also in {seen[spec.id]})")
+            seen.setdefault(spec.id, file)
+
+    def compile(self, file: str, spec: Any, text: str, allow_states: set[str]) -> Compiled | None:
+        expr = self.parse(file, spec.id, text, allow_states)
+        return None if expr is None else Compiled(spec, file, expr)
+
+    def compile_finding(self, file: str, spec: FindingSpec, finding_ids: set[str]) -> Compiled | None:
+        states = {}
+        for state in ("present", "absent", "unknown"):
+            text = getattr(spec, state)
+            if text is not None:
+                expr = self.parse(file, f"{spec.id}.{state}", text, finding_ids - {spec.id})
+                if expr is None:
+                    return None
+                states[state] = expr
+        return Compiled(spec, file, states["present"], states)
+
+    def parse(self, file: str, rule_id: str, text: str, allow_states: set[str]) -> cond.Expr | None:
+        try:
+            expr = cond.parse(text)
+        except cond.ConditionSyntaxError as error:
+            self.problem(file, rule_id, str(error))
+            return None
+        ok = True
+        vocabulary = fields()
+        for atom in cond.atoms(expr):
+            if isinstance(atom, cond.State):
+                if atom.name not in allow_states:
+                    self.problem(file, rule_id, f"unknown field, finding or tag '{atom.name}'")
+                    ok = False
+                elif atom.state == "known":
+                    self.problem(file, rule_id, f"'{atom.name}' is a finding: use present, absent or unknown")
+                    ok = False
+                continue
+            if isinstance(atom, cond.Always):
+                continue
+            spec = vocabulary.get(atom.field)
+            if spec is None:
+                self.problem(file, rule_id, f"unknown field '{atom.field}'")
+                ok = False
+                continue
+            if isinstance(atom, cond.Known):
+                if not spec.nullable:
+                    self.problem(file, rule_id, f"'{atom.field}' is never unknown (it is required or has a default)")
+                    ok = False
+                continue
+            values = atom.values if isinstance(atom, cond.OneOf) else (atom.value,)
+            for value in values:
+                if not _value_fits(spec, value):
+                    self.problem(file, rule_id, f"{value!r} is not an allowed value of '{atom.field}' ({_allowed(spec)})")
+                    ok = False
+            if isinstance(atom, cond.Compare) and atom.op != "==" and spec.kind in ("string", "boolean"):
+                self.problem(file, rule_id, f"'{atom.op}' cannot compare '{atom.field}' ({spec.kind})")
+                ok = False
+        return expr if ok else None
+
+    def order_findings(self, findings: list[Compiled]) -> list[Compiled]:
+        """Dependency order (a finding after those it reads); reject cycles."""
+        by_id = {c.spec.id: c for c in findings}
+        ordered: list[Compiled] = []
+        visiting: set[str] = set()
+
+        def visit(c: Compiled) -> None:
+            if c in ordered:
+                return
+            if c.spec.id in visiting:
+                self.problem(c.file, c.spec.id, "findings depend on each other in a cycle")
+                return
+            visiting.add(c.spec.id)
+            for expr in c.states.values():
+                for name in sorted(cond.state_names(expr)):
+                    if name in by_id:
+                        visit(by_id[name])
+            visiting.discard(c.spec.id)
+            ordered.append(c)
+
+        for c in findings:
+            visit(c)
+        return ordered
+
+    def check_coverage(self, knowledge: Knowledge) -> None:
+        """Exactly one state of each finding holds at every point of its threshold grid."""
+        for finding in knowledge.findings:
+            names = sorted(finding_fields(knowledge, finding.spec.id))
+            grids = [candidate_values(fields()[n], knowledge.thresholds.get(n, set()), with_null=True) for n in names]
+            for combo in itertools.product(*grids):
+                values = {n: v for n, v in zip(names, combo) if v is not None}
+                states = derive_states(knowledge, values, upto=finding.spec.id)
+                holding = [s for s, expr in finding.states.items() if cond.holds(expr, values, states)]
+                if len(holding) != 1:
+                    shown = ", ".join(f"{n}={combo[i]!r}" for i, n in enumerate(names))
+                    self.problem(
+                        finding.file,
+                        finding.spec.id,
+                        f"{len(holding)} states hold ({', '.join(holding) or 'none'}) at {shown}",
+                    )
+                    break
+
+
+def _value_fits(spec: FieldSpec, value: Any) -> bool:
+    if spec.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return spec.accepts(value)
+
+
+def _allowed(spec: FieldSpec) -> str:
+    if spec.values:
+        return "allowed: " + ", ".join(repr(v) for v in spec.values)
+    return f"{spec.kind} from {spec.minimum} to {spec.maximum}"
+
+
+# ---- helpers shared by the checker and the missing-information search ------------------
+
+def finding_fields(knowledge: Knowledge, finding_id: str) -> set[str]:
+    """The input fields a finding depends on, directly or through other findings."""
+    finding = knowledge.by_id[finding_id]
+    out: set[str] = set()
+    for expr in finding.states.values():
+        out |= cond.field_names(expr)
+        for name in cond.state_names(expr):
+            out |= finding_fields(knowledge, name)
+    return out
+
+
+def derive_states(knowledge: Knowledge, values: dict[str, Any], upto: str | None = None) -> dict[str, str]:
+    """Findings' states from known values, in dependency order (Python reading of the rules).
+
+    Used to check the base when it loads; assessments run on the engine.
+    """
+    states: dict[str, str] = {}
+    for finding in knowledge.findings:
+        if finding.spec.id == upto:
+            break
+        for state, expr in finding.states.items():
+            if cond.holds(expr, values, states):
+                states[finding.spec.id] = state
+                break
+    return states
+
+
+def candidate_values(spec: FieldSpec, thresholds: set[Any], with_null: bool = False) -> list[Any]:
+    """Values just either side of each threshold (every allowed value for strings and booleans).
+
+    Numbers: one value at, just below and just above each threshold, within the
+    field's range; these cover every region the comparisons distinguish.
+    """
+    if spec.kind in ("string", "boolean"):
+        out = list(spec.values)
+    else:
+        step = spec.step
+        points = set()
+        for t in thresholds:
+            for v in (t - step, t, t + step):
+                v = round(v, 6)
+                if spec.minimum <= v <= spec.maximum:
+                    points.add(int(v) if spec.kind == "integer" else float(v))
+        out = sorted(points) or [spec.minimum]
+    if with_null and spec.nullable:
+        out.append(None)
+    return out

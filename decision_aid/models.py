@@ -1,0 +1,278 @@
+"""The public contract in code: a patient's factors in, an assessment out.
+
+Field names, allowed values, ranges and defaults are exactly those of the
+contract. `null` means "not known" and is the default of every nullable field,
+so an omitted finding is unknown, never normal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from decision_aid.errors import InputError, InputProblem
+
+Option = Literal[
+    "conservative_care",
+    "decompression_alone",
+    "dynamic_stabilisation",
+    "fusion",
+    "revision_surgery",
+    "disc_replacement",
+]
+OPTIONS: tuple[str, ...] = get_args(Option)
+
+Verdict = Literal["worth_discussing", "discuss_with_caution", "not_advised", "not_applicable"]
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+Effect = Literal["supports", "cautions", "opposes", "excludes"]
+EFFECTS: tuple[str, ...] = get_args(Effect)
+
+FindingState = Literal["present", "absent", "unknown"]
+FINDING_STATES: tuple[str, ...] = get_args(FindingState)
+
+Level = Literal["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+Grade4 = Literal["none", "mild", "moderate", "severe"]
+
+
+def _number(lo: float, hi: float, description: str) -> Any:
+    return Field(default=None, ge=lo, le=hi, allow_inf_nan=False, description=description)
+
+
+class PatientFactors(BaseModel):
+    """One patient's factors, validated strictly (JSON types; unknown fields rejected)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    age: Annotated[int, Field(ge=18, le=110, description="years")]
+    activity_level: Literal["low", "moderate", "high"] = Field(
+        "moderate", description="usual physical demand; high = heavy manual work or sport"
+    )
+    bmi: float | None = _number(12, 80, "body-mass index")
+    smoker: bool | None = Field(None, description="smokes now")
+    asa_grade: int | None = Field(None, ge=1, le=5, description="ASA physical status")
+    bone_density_t_score: float | None = _number(-7, 4, "lowest DEXA T-score of spine or hip")
+    ct_l1_hounsfield: float | None = _number(
+        -100, 600, "CT attenuation of L1 in Hounsfield units (bone quality when DEXA is not available)"
+    )
+    back_pain: bool = Field(description="axial low back pain")
+    leg_pain: bool = Field(description="radicular leg pain or neurogenic claudication")
+    symptom_duration_weeks: int = Field(ge=0, le=2600, description="how long the current symptoms have lasted")
+    conservative_care_weeks: int = Field(
+        0, ge=0, le=2600, description="weeks of structured non-operative care tried"
+    )
+    odi: int | None = Field(None, ge=0, le=100, description="Oswestry Disability Index (0 none, 100 bed-bound)")
+    motor_deficit: Literal["none", "stable", "severe", "progressive"] = Field(
+        "none",
+        description="objective leg weakness: stable = not worsening and not new; severe = new or recent "
+        "weakness below 3/5; progressive = getting worse",
+    )
+    cauda_equina_syndrome: bool = Field(False, description="suspected or confirmed")
+    suspected_infection: bool = False
+    suspected_tumour: bool = False
+    suspected_fracture: bool = False
+    index_level: Level | None = Field(None, description="the symptomatic level (the lowest, when several)")
+    levels: int = Field(ge=1, le=5, description="number of symptomatic lumbar levels")
+    slip_grade: int = Field(ge=0, le=5, description="Meyerding grade; 0 = no slip")
+    slip_type: Literal["none", "degenerative", "isthmic"] = Field(
+        "none", description="none only with grade 0; isthmic with grade 0 = a pars defect without a slip"
+    )
+    stenosis: Grade4 | None = Field(None, description="worst canal or foraminal stenosis at the symptomatic level(s)")
+    disc_herniation: Literal["none", "first", "recurrent"] | None = Field(
+        None, description="a disc herniation compressing a nerve root; recurrent = at a level operated on before"
+    )
+    translation_mm: float | None = _number(0, 30, "sagittal translation between flexion and extension films (mm)")
+    angulation_deg: float | None = _number(0, 45, "angular motion between flexion and extension films (degrees)")
+    pfirrmann_grade: int | None = Field(None, ge=1, le=5, description="disc degeneration at the index level (MRI)")
+    facet_arthropathy: Grade4 | None = Field(None, description="at the index level")
+    scoliosis_cobb_deg: float | None = _number(0, 120, "lumbar coronal Cobb angle (degrees)")
+    sagittal_imbalance: bool | None = Field(
+        None, description="sagittal malalignment needing correction (SVA over 5 cm, or PI-LL mismatch over 10 degrees)"
+    )
+    prior_fusion: Literal["none", "solid", "pseudarthrosis", "hardware_failure"] = Field(
+        "none", description="a previous lumbar fusion and its state"
+    )
+    months_since_fusion: int | None = Field(
+        None, ge=0, le=600, description="given only when prior_fusion is not none"
+    )
+    adjacent_segment_disease: bool = Field(
+        False, description="the symptoms come from the level next to a previous fusion"
+    )
+    prior_decompression: bool = Field(
+        False, description="previous decompression or discectomy at the symptomatic level"
+    )
+    psychosocial_yellow_flags: bool = Field(
+        False, description="psychosocial factors known to worsen outcomes of stabilising surgery"
+    )
+    prefers_motion_preservation: bool = Field(
+        False, description="the patient's stated wish; never an indication by itself"
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_checks(self) -> PatientFactors:
+        problems: list[tuple[str, str]] = []
+        if self.slip_type == "none" and self.slip_grade > 0:
+            problems.append(("slip_type", "a slip of grade 1 or more needs slip_type 'degenerative' or 'isthmic'"))
+        if self.slip_type == "degenerative" and self.slip_grade == 0:
+            problems.append(("slip_type", "'degenerative' needs slip_grade 1 or more (use 'none' for no slip)"))
+        if self.conservative_care_weeks > self.symptom_duration_weeks:
+            problems.append(("conservative_care_weeks", "cannot exceed symptom_duration_weeks"))
+        if self.prior_fusion == "none" and self.adjacent_segment_disease:
+            problems.append(("adjacent_segment_disease", "needs a previous fusion (prior_fusion other than 'none')"))
+        if self.prior_fusion == "none" and self.months_since_fusion is not None:
+            problems.append(("months_since_fusion", "given only when prior_fusion is not 'none'"))
+        if problems:
+            raise ValidationError.from_exception_data(
+                "PatientFactors",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("cross_field", message),
+                        loc=(field,),
+                        input=getattr(self, field),
+                    )
+                    for field, message in problems
+                ],
+            )
+        return self
+
+    def known_values(self) -> dict[str, Any]:
+        """The factors that are known (nulls left out), as plain JSON values."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def parse_factors(data: PatientFactors | dict[str, Any] | str | bytes) -> PatientFactors:
+    """Validate a dict or JSON text; raise InputError naming each bad field."""
+    if isinstance(data, PatientFactors):
+        return data
+    try:
+        if isinstance(data, (str, bytes)):
+            return PatientFactors.model_validate_json(data)
+        if not isinstance(data, dict):
+            raise InputError([InputProblem("(input)", "a patient must be a JSON object")])
+        return PatientFactors.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_problems(error)) from None
+
+
+def _problems(error: ValidationError) -> list[InputProblem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = detail["loc"]
+        field = ".".join(str(part) for part in loc) if loc else "(input)"
+        message = detail["msg"]
+        kind = detail["type"]
+        if kind == "extra_forbidden":
+            message = "unknown field" + _did_you_mean(field)
+        elif kind == "json_invalid":
+            message = f"not valid JSON ({detail.get('ctx', {}).get('error', 'parse error')})"
+        elif kind == "model_type" or kind == "model_attributes_type":
+            message = "a patient must be a JSON object"
+        field_info = PatientFactors.model_fields.get(field)
+        if field_info is not None and kind not in ("missing", "cross_field"):
+            message += f" (got {_show(detail.get('input'))}; allowed: {allowed_values(field)})"
+        elif kind == "missing":
+            message = f"required (allowed: {allowed_values(field)})"
+        problems.append(InputProblem(field, message))
+    return problems
+
+
+def _did_you_mean(field: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(field, PatientFactors.model_fields, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _show(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def allowed_values(field: str) -> str:
+    """A readable description of a field's allowed values, from the schema."""
+    prop = input_schema()["properties"][field]
+    variants = prop.get("anyOf", [prop])
+    parts = []
+    for variant in variants:
+        if "enum" in variant:
+            parts.append(", ".join(json.dumps(v) for v in variant["enum"]))
+        elif variant.get("type") == "null":
+            parts.append("null (not known)")
+        elif variant.get("type") == "boolean":
+            parts.append("true or false")
+        elif variant.get("type") in ("integer", "number"):
+            kind = "an integer" if variant["type"] == "integer" else "a number"
+            parts.append(f"{kind} from {_num(variant['minimum'])} to {_num(variant['maximum'])}")
+    return " or ".join(parts)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_SCHEMA: dict[str, Any] | None = None
+
+
+def input_schema() -> dict[str, Any]:
+    """The input JSON Schema (what `decision-aid schema` prints)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = PatientFactors.model_json_schema()
+    return _SCHEMA
+
+
+# ---- output -----------------------------------------------------------------
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reason(_Out):
+    rule_id: str
+    effect: Effect
+    explanation: str
+    patient_explanation: str
+    evidence: list[str]
+
+
+class Note(_Out):
+    rule_id: str
+    text: str
+    evidence: list[str]
+
+
+class OptionAssessment(_Out):
+    verdict: Verdict
+    reasons: list[Reason]
+    notes: list[Note]
+
+
+class Alert(_Out):
+    code: str
+    message: str
+
+
+class Finding(_Out):
+    id: str
+    state: FindingState
+    explanation: str
+
+
+class MissingInformation(_Out):
+    field: str
+    why: str
+    options: list[Option]
+
+
+class Assessment(_Out):
+    urgent_referral: bool
+    alerts: list[Alert]
+    options: dict[Option, OptionAssessment]
+    findings: list[Finding]
+    missing_information: list[MissingInformation]
+    knowledge_version: str

@@ -1,0 +1,69 @@
+"""Effects to verdicts: the one aggregation, the same for every option.
+
+Any `excludes` gives not_applicable; else any `opposes` gives not_advised; else
+`supports` with any `cautions` gives discuss_with_caution; else `supports` gives
+worth_discussing; with no `supports` the option is not_advised, and the
+"nothing indicates it" rule from rules/fallback.yaml says why. Notes never
+enter the aggregation; red flags short-circuit before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from decision_aid.engine import PassResult
+from decision_aid.knowledge import Compiled, Knowledge
+from decision_aid.models import EFFECTS, OPTIONS, Note, OptionAssessment, Reason
+
+# Reasons are listed strongest effect first: excludes, opposes, cautions, supports.
+_EFFECT_ORDER = {e: i for i, e in enumerate(reversed(EFFECTS))}
+# Most to least favourable; not_advised and not_applicable rank equal.
+VERDICT_RANK = {"worth_discussing": 0, "discuss_with_caution": 1, "not_advised": 2, "not_applicable": 2}
+
+
+def aggregate(effects: Iterable[str]) -> str:
+    """The verdict that a set of effects gives."""
+    effects = set(effects)
+    if "excludes" in effects:
+        return "not_applicable"
+    if "opposes" in effects or "supports" not in effects:
+        return "not_advised"
+    if "cautions" in effects:
+        return "discuss_with_caution"
+    return "worth_discussing"
+
+
+def decide(knowledge: Knowledge, result: PassResult) -> dict[str, OptionAssessment]:
+    """Every option's verdict, reasons and notes from one pass."""
+    if result.urgent:
+        flags = [knowledge.by_id[f] for f in result.red_flags]
+        reasons = [_reason(c, "excludes") for c in flags]
+        return {o: OptionAssessment(verdict="not_applicable", reasons=reasons, notes=[]) for o in OPTIONS}
+    fired = [knowledge.by_id[rule_id] for rule_id in result.fired]
+    return {option: _decide_option(knowledge, option, fired) for option in OPTIONS}
+
+
+def _decide_option(knowledge: Knowledge, option: str, fired: list[Compiled]) -> OptionAssessment:
+    concerning = [c for c in fired if option in c.spec.options]
+    reasons = [_reason(c, effect) for c in concerning for effect in c.spec.effects]
+    verdict = aggregate(r.effect for r in reasons)
+    if verdict == "not_applicable":
+        reasons = [r for r in reasons if r.effect == "excludes"]
+    elif not any(r.effect == "supports" for r in reasons):
+        reasons.append(_reason(knowledge.fallback, "opposes"))
+    notes = [Note(rule_id=c.spec.id, text=c.spec.note, evidence=c.spec.evidence) for c in concerning if c.spec.note]
+    return OptionAssessment(
+        verdict=verdict,
+        reasons=sorted(reasons, key=lambda r: (_EFFECT_ORDER[r.effect], r.rule_id)),
+        notes=[] if verdict == "not_applicable" else sorted(notes, key=lambda n: n.rule_id),
+    )
+
+
+def _reason(c: Compiled, effect: str) -> Reason:
+    return Reason(
+        rule_id=c.spec.id,
+        effect=effect,
+        explanation=c.spec.explanation,
+        patient_explanation=c.spec.patient_explanation,
+        evidence=list(c.spec.evidence),
+    )
