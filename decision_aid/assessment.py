@@ -14,7 +14,6 @@ from decision_aid.models import (
     Alert,
     Assessment,
     Finding,
-    OptionAssessment,
     PatientFactors,
     parse_factors,
 )
@@ -28,9 +27,9 @@ class DecisionAid:
         self.engine = Engine(self.knowledge)
         self.dependencies = missing.Dependencies(self.knowledge)
 
-    def verdicts(self, values: dict[str, Any]) -> dict[str, OptionAssessment]:
-        """One pass and its verdicts (no missing information): for what-if searches."""
-        return verdicts.decide(self.knowledge, self.engine.run(values))
+    def verdicts(self, values: dict[str, Any]) -> dict[str, str]:
+        """option -> verdict for known values: one pass, for what-if searches."""
+        return verdicts.verdicts_only(self.knowledge, self.engine.run(values))
 
     def assess(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
         return self.explain(factors).assessment
@@ -41,7 +40,14 @@ class DecisionAid:
         values = patient.known_values()
         result = self.engine.run(values)
         options = verdicts.decide(self.knowledge, result)
-        missing_info, passes = missing.search(self.dependencies, values, result, options, self.verdicts)
+        missing_info, passes = missing.search(
+            self.dependencies,
+            values,
+            result,
+            {o: r.verdict for o, r in options.items()},
+            verdicts.fired_for(self.knowledge, result),
+            self.verdicts,
+        )
         assessment = Assessment(
             urgent_referral=result.urgent,
             alerts=self._alerts(result),

@@ -17,6 +17,7 @@ from decision_aid.knowledge import Knowledge
 
 PATIENT = "patient"  # the fact elective rules match
 SCREEN = "screen"  # the red-flag fact, asserted first
+NEVER = "never asserted"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ def compile_knowledge(knowledge: Knowledge) -> tuple[dict[str, Any], dict[str, A
             definition[rule_name] = {"all": _matches(conjunct, fact)}
             actions[rule_name] = action
 
+    # durable-rules crashed (segmentation fault) when deleting a session that held a
+    # fact no rule matched; these rules match every screen and patient fact and never fire.
+    for fact in (SCREEN, PATIENT):
+        definition[f"sentinel:{fact}"] = {"all": [{"m": {"t": fact}}, {"n": {"t": NEVER}}]}
     for c in knowledge.red_flags:
         add(f"red_flag:{c.spec.id}", c.expr, SCREEN, Action("red_flag", c.spec.id))
     for c in knowledge.findings:
@@ -48,6 +53,13 @@ def compile_knowledge(knowledge: Knowledge) -> tuple[dict[str, Any], dict[str, A
     for c in knowledge.rules:
         add(f"rule:{c.spec.id}", c.expr, PATIENT, Action("rule", c.spec.id, tags=tuple(c.spec.tags)))
     return definition, actions
+
+
+def read_states(knowledge: Knowledge) -> frozenset[tuple[str, str]]:
+    """(finding or tag, state) pairs that some condition reads: only these become facts."""
+    return frozenset(
+        (a.name, a.state) for expr in knowledge.all_conditions() for a in cond.atoms(expr) if isinstance(a, cond.State)
+    )
 
 
 def screen_fields(knowledge: Knowledge) -> tuple[str, ...]:

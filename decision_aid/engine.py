@@ -19,14 +19,14 @@ from typing import Any
 
 import durable_rules_engine as dre
 
-from decision_aid.compiler import PATIENT, SCREEN, Action, compile_knowledge, screen_fields
+from decision_aid.compiler import PATIENT, SCREEN, Action, compile_knowledge, read_states, screen_fields
 from decision_aid.errors import EngineError
 from decision_aid.knowledge import Knowledge
 
 log = logging.getLogger(__name__)
 
 # Result codes of durable_rules_engine.assert_fact (see durable/engine.py)
-_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_OK = 0
 _ruleset_names = itertools.count(1)
 
 
@@ -64,6 +64,7 @@ class Engine:
         self.knowledge = knowledge
         self.definition, self._actions = compile_knowledge(knowledge)
         self._screen_fields = screen_fields(knowledge)
+        self._read_states = read_states(knowledge)
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
         name = f"decision_aid_{next(_ruleset_names)}"
@@ -99,13 +100,11 @@ class Engine:
 
     def _assert(self, record: _Pass, fact: dict[str, Any]) -> None:
         """Assert a fact and run every action it (and what the actions assert) triggers."""
-        code, state_handle = self._assert_raw(record.sid, fact)
-        if code == _NOT_HANDLED:
-            return
+        state_handle = self._assert_raw(record.sid, fact)
         result = dre.start_action_for_state(self._handle, state_handle)
         message = result[1] if result else None
         while message:
-            rule_name = next(iter(json.loads(message)))
+            rule_name = _rule_name(message)
             try:
                 self._act(record, self._actions[rule_name])
             except BaseException as error:
@@ -115,11 +114,13 @@ class Engine:
                 raise EngineError(f"action of {rule_name} failed: {error!r}") from error
             message = dre.complete_and_start_action(self._handle, state_handle)
 
-    def _assert_raw(self, sid: str, fact: dict[str, Any]) -> tuple[int, Any]:
+    def _assert_raw(self, sid: str, fact: dict[str, Any]) -> Any:
         code, state_handle = dre.assert_fact(self._handle, json.dumps({"sid": sid, **fact}))
-        if code not in (_OK, _NOT_HANDLED):
+        if code != _OK:
+            # Never expected: the compiler adds a rule for every fact kind, and derived
+            # facts are asserted only when some rule reads them.
             raise EngineError(f"durable-rules refused fact {fact} (code {code})")
-        return code, state_handle
+        return state_handle
 
     def _act(self, record: _Pass, action: Action) -> None:
         if action.kind == "red_flag":
@@ -144,4 +145,16 @@ class Engine:
                     self._derive(record, tag, "present")
 
     def _derive(self, record: _Pass, name: str, state: str) -> None:
-        self._assert_raw(record.sid, {"t": "derived", "id": name, "state": state})
+        if (name, state) in self._read_states:  # a fact no rule reads would only cost time
+            self._assert_raw(record.sid, {"t": "derived", "id": name, "state": state})
+
+
+def _rule_name(message: str) -> str:
+    """The rule a durable-rules action message is for: its first key.
+
+    Compiled rule names contain no quotes or escapes, so the key can be cut out
+    without parsing the whole message (which carries the patient fact).
+    """
+    if not message.startswith('{"'):
+        return next(iter(json.loads(message)))
+    return message[2 : message.index('"', 2)]

@@ -3,56 +3,79 @@
 For each null field that leaves a finding or a rule condition undecided, the
 patient is re-assessed with candidate values (just either side of every
 threshold the rules use for that field; every allowed value of a string or
-boolean) and the field is listed with the options whose verdict changed.
-Candidates come from rules/, and passes that cannot matter are skipped: fields
-that decide nothing, values that every rule treats alike, and fields whose
-options are all excluded by rules that do not depend on them.
+boolean) and the field is listed with the options whose verdict changed. The
+null fields that together leave one finding unknown (both flexion-extension
+measurements, say) are tried together, since one alone cannot decide it.
+
+Candidates come from rules/. Passes that cannot matter are skipped: values that
+every rule treats alike, and options that the field cannot move (an option kept
+out by a rule that does not depend on the field stays out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from decision_aid import conditions as cond
 from decision_aid.engine import PassResult
-from decision_aid.knowledge import Knowledge, candidate_values, finding_fields
-from decision_aid.models import OPTIONS, MissingInformation, OptionAssessment, PatientFactors
+from decision_aid.knowledge import Compiled, Knowledge, candidate_values, finding_fields
+from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
 from decision_aid.vocabulary import fields
 
-Reassess = Callable[[dict[str, Any]], dict[str, OptionAssessment]]
+Reassess = Callable[[dict[str, Any]], dict[str, str]]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Dependencies:
     """What each field can reach in the knowledge base, computed once per knowledge."""
 
     knowledge: Knowledge
+    _rule_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def rule_fields(self, rule_id: str) -> frozenset[str]:
+        """The fields a rule depends on: directly, through findings, and through tags."""
+        if rule_id not in self._rule_fields:
+            c = self.knowledge.by_id[rule_id]
+            out = set(cond.field_names(c.expr))
+            for name in cond.state_names(c.expr):
+                if name in self.knowledge.tags:
+                    for setter in self.knowledge.rules:
+                        if name in setter.spec.tags:
+                            out |= self.rule_fields(setter.spec.id)
+                else:
+                    out |= finding_fields(self.knowledge, name)
+            self._rule_fields[rule_id] = frozenset(out)
+        return self._rule_fields[rule_id]
+
+    def fields_of(self, effect: str) -> dict[str, set[str]]:
+        """option -> the fields that rules with this effect on it depend on."""
+        out: dict[str, set[str]] = {o: set() for o in OPTIONS}
+        for c in self.knowledge.rules:
+            if effect in c.spec.effects:
+                for o in c.spec.options:
+                    out[o] |= self.rule_fields(c.spec.id)
+        return out
 
     @cached_property
-    def options_reached(self) -> dict[str, set[str]]:
-        """field -> the options whose rules depend on it, directly, via findings or via tags."""
-        reach: dict[str, set[str]] = {}
-        for c in self.knowledge.rules:
-            if c.spec.effects:
-                for f in self.rule_fields(c.spec.id):
-                    reach.setdefault(f, set()).update(c.spec.options)
-        return reach
-
-    def rule_fields(self, rule_id: str) -> set[str]:
-        """The fields a rule depends on, through findings and the rules that set its tags."""
-        c = self.knowledge.by_id[rule_id]
-        out = set(cond.field_names(c.expr))
-        for name in cond.state_names(c.expr):
-            if name in self.knowledge.tags:
-                for setter in self.knowledge.rules:
-                    if name in setter.spec.tags:
-                        out |= self.rule_fields(setter.spec.id)
-            else:
-                out |= finding_fields(self.knowledge, name)
+    def reached(self) -> dict[str, set[str]]:
+        """option -> every field its verdict depends on."""
+        out: dict[str, set[str]] = {o: set() for o in OPTIONS}
+        for effect in ("supports", "cautions", "opposes", "excludes"):
+            for o, names in self.fields_of(effect).items():
+                out[o] |= names
         return out
+
+    @cached_property
+    def supports_fields(self) -> dict[str, set[str]]:
+        return self.fields_of("supports")
+
+    @cached_property
+    def excludes_fields(self) -> dict[str, set[str]]:
+        return self.fields_of("excludes")
 
     @cached_property
     def candidates(self) -> dict[str, list[Any]]:
@@ -63,7 +86,9 @@ class Dependencies:
                 continue
             values = candidate_values(spec, self.knowledge.thresholds.get(name, set()))
             atoms = [
-                a for expr in self.knowledge.all_conditions() for a in cond.atoms(expr)
+                a
+                for expr in self.knowledge.all_conditions()
+                for a in cond.atoms(expr)
                 if isinstance(a, (cond.Compare, cond.OneOf)) and a.field == name
             ]
             seen, kept = set(), []
@@ -75,56 +100,72 @@ class Dependencies:
             out[name] = kept
         return out
 
-    @cached_property
-    def excludes_fields(self) -> dict[str, set[str]]:
-        """option -> the fields its excluding rules depend on."""
-        out: dict[str, set[str]] = {o: set() for o in OPTIONS}
-        for c in self.knowledge.rules:
-            if "excludes" in c.spec.effects:
-                for o in c.spec.options:
-                    out[o] |= self.rule_fields(c.spec.id)
-        return out
+    def movable(self, option: str, names: Iterable[str], verdict: str, fired: list[Compiled]) -> bool:
+        """Could changing these fields change this option's verdict?"""
+        names = set(names)
+        if not names & self.reached[option]:
+            return False
+        kept = [c for c in fired if not names & self.rule_fields(c.spec.id)]  # fire whatever the values
+        if any("excludes" in c.spec.effects for c in kept):
+            return False
+        could_exclude = bool(names & self.excludes_fields[option])
+        if verdict == "not_applicable":
+            return could_exclude
+        if verdict == "not_advised" and not could_exclude:
+            if any("opposes" in c.spec.effects for c in kept):
+                return False
+            has_support = any("supports" in c.spec.effects for c in fired)
+            if not has_support and not names & self.supports_fields[option]:
+                return False
+        return True
 
 
-def undecided(knowledge: Knowledge, values: dict[str, Any], result: PassResult) -> set[str]:
-    """Null fields that leave a finding or a rule condition undecided."""
-    out: set[str] = set()
+def undecided_groups(knowledge: Knowledge, values: dict[str, Any], result: PassResult) -> list[tuple[str, ...]]:
+    """Null fields that leave a finding or a rule condition undecided, grouped.
+
+    The null fields of one unknown finding form one group; every other
+    undecided field is a group of its own.
+    """
+    groups: set[tuple[str, ...]] = set()
     for finding in knowledge.findings:
         if result.findings.get(finding.spec.id) == "unknown":
-            out |= {f for f in finding_fields(knowledge, finding.spec.id) if f not in values}
+            nulls = tuple(sorted(f for f in finding_fields(knowledge, finding.spec.id) if f not in values))
+            if nulls:
+                groups.add(nulls)
     states = {**result.findings, **{t: "present" for t in result.tags}}
+    grouped = {f for g in groups for f in g}
     for c in knowledge.rules:
         if c.spec.effects:
-            out |= cond.undecided_fields(c.expr, values, states)
-    return {f for f in out if fields()[f].nullable}
+            for name in cond.undecided_fields(c.expr, values, states) - grouped:
+                groups.add((name,))
+    return sorted(g for g in groups if all(fields()[f].nullable for f in g))
 
 
 def search(
     deps: Dependencies,
     values: dict[str, Any],
     result: PassResult,
-    verdicts: dict[str, OptionAssessment],
+    verdicts: dict[str, str],
+    fired: dict[str, list[Compiled]],
     reassess: Reassess,
 ) -> tuple[list[MissingInformation], int]:
-    """The missing-information list, and how many passes it took."""
+    """The missing-information list, and how many engine passes it took."""
     if result.urgent:
         return [], 0
     passes = 0
-    found = []
-    for name in sorted(undecided(deps.knowledge, values, result)):
-        movable = {
-            o for o in deps.options_reached.get(name, set())
-            if verdicts[o].verdict != "not_applicable" or name in deps.excludes_fields[o]
-        }
+    changed_by: dict[str, set[str]] = {}
+    for group in undecided_groups(deps.knowledge, values, result):
+        movable = {o for o in OPTIONS if deps.movable(o, group, verdicts[o], fired[o])}
         changed: set[str] = set()
-        for value in deps.candidates[name]:
+        for combo in itertools.product(*(deps.candidates[f] for f in group)):
             if changed == movable:
                 break
             passes += 1
-            other = reassess({**values, name: value})
-            changed |= {o for o in movable if other[o].verdict != verdicts[o].verdict}
-        if changed:
-            found.append(_entry(name, changed))
+            other = reassess({**values, **dict(zip(group, combo))})
+            changed |= {o for o in movable if other[o] != verdicts[o]}
+        for name in group:
+            changed_by.setdefault(name, set()).update(changed)
+    found = [_entry(name, changed) for name, changed in changed_by.items() if changed]
     found.sort(key=lambda m: (-len(m.options), m.field))
     return found, passes
 

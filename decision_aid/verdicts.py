@@ -33,18 +33,34 @@ def aggregate(effects: Iterable[str]) -> str:
     return "worth_discussing"
 
 
+def fired_for(knowledge: Knowledge, result: PassResult) -> dict[str, list[Compiled]]:
+    """option -> the rules that fired for it (red flags for every option when urgent)."""
+    if result.urgent:
+        flags = [knowledge.by_id[f] for f in result.red_flags]
+        return {o: flags for o in OPTIONS}
+    fired = [knowledge.by_id[rule_id] for rule_id in result.fired]
+    return {o: [c for c in fired if o in c.spec.options] for o in OPTIONS}
+
+
+def verdicts_only(knowledge: Knowledge, result: PassResult) -> dict[str, str]:
+    """option -> verdict, without building the explained result (for what-if searches)."""
+    if result.urgent:
+        return dict.fromkeys(OPTIONS, "not_applicable")
+    return {
+        o: aggregate(e for c in rules for e in c.spec.effects) for o, rules in fired_for(knowledge, result).items()
+    }
+
+
 def decide(knowledge: Knowledge, result: PassResult) -> dict[str, OptionAssessment]:
     """Every option's verdict, reasons and notes from one pass."""
     if result.urgent:
         flags = [knowledge.by_id[f] for f in result.red_flags]
-        reasons = [_reason(c, "excludes") for c in flags]
+        reasons = sorted((_reason(c, "excludes") for c in flags), key=lambda r: r.rule_id)
         return {o: OptionAssessment(verdict="not_applicable", reasons=reasons, notes=[]) for o in OPTIONS}
-    fired = [knowledge.by_id[rule_id] for rule_id in result.fired]
-    return {option: _decide_option(knowledge, option, fired) for option in OPTIONS}
+    return {o: _decide_option(knowledge, o, rules) for o, rules in fired_for(knowledge, result).items()}
 
 
-def _decide_option(knowledge: Knowledge, option: str, fired: list[Compiled]) -> OptionAssessment:
-    concerning = [c for c in fired if option in c.spec.options]
+def _decide_option(knowledge: Knowledge, option: str, concerning: list[Compiled]) -> OptionAssessment:
     reasons = [_reason(c, effect) for c in concerning for effect in c.spec.effects]
     verdict = aggregate(r.effect for r in reasons)
     if verdict == "not_applicable":
