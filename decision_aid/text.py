@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.models import Assessment
 
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."
 
-_VERDICT_WORDS = {
-    "worth_discussing": "worth discussing",
-    "discuss_with_caution": "discuss with caution",
-    "not_advised": "not advised",
-    "not_applicable": "not applicable",
-}
 _EFFECT_MARKS = {"supports": "+", "cautions": "!", "opposes": "-", "excludes": "x"}
-
-
-def option_name(option: str) -> str:
-    return option.replace("_", " ").capitalize()
-
-
-def verdict_words(verdict: str) -> str:
-    return _VERDICT_WORDS[verdict]
 
 
 def summary(assessment: Assessment) -> str:
@@ -32,8 +19,8 @@ def summary(assessment: Assessment) -> str:
         lines += [f"  * {a.message}" for a in assessment.alerts]
         lines.append("")
     for option, result in assessment.options.items():
-        shown = "suspended: urgent referral" if assessment.urgent_referral else verdict_words(result.verdict)
-        lines.append(f"{option_name(option)}: {shown}")
+        shown = "suspended: urgent referral" if assessment.urgent_referral else VERDICT_WORDS[result.verdict]
+        lines.append(f"{OPTION_NAMES[option]}: {shown}")
         for reason in result.reasons:
             text = f"{_EFFECT_MARKS[reason.effect]} {reason.effect} [{reason.rule_id}] {reason.explanation}"
             cites = f" ({', '.join(reason.evidence)})" if reason.evidence else ""

@@ -1,0 +1,1 @@
+"""The Streamlit pages: thin layouts that call the decision_aid package."""
