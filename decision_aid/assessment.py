@@ -6,10 +6,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import conditions as cond
 from decision_aid import knowledge as kb
 from decision_aid import missing, verdicts
 from decision_aid.engine import Engine, PassResult
+from decision_aid.labels import describe_condition
 from decision_aid.models import (
     Alert,
     Assessment,
@@ -26,6 +26,7 @@ class DecisionAid:
         self.knowledge = knowledge or kb.load()
         self.engine = Engine(self.knowledge)
         self.dependencies = missing.Dependencies(self.knowledge)
+        self._finding_texts: dict[tuple[str, str], str] = {}
 
     def verdicts(self, values: dict[str, Any]) -> dict[str, str]:
         """option -> verdict for known values: one pass, for what-if searches."""
@@ -63,13 +64,18 @@ class DecisionAid:
         return sorted((Alert(code=f.alert_code, message=f.alert) for f in flags), key=lambda a: a.code)
 
     def _findings(self, result: PassResult) -> list[Finding]:
-        out = []
-        for finding_id, state in sorted(result.findings.items()):
+        return [
+            Finding(id=finding_id, state=state, explanation=self._finding_text(finding_id, state))
+            for finding_id, state in sorted(result.findings.items())
+        ]
+
+    def _finding_text(self, finding_id: str, state: str) -> str:
+        key = (finding_id, state)
+        if key not in self._finding_texts:
             c = self.knowledge.by_id[finding_id]
-            because = cond.describe(c.states[state])
-            text = f"{c.spec.label.capitalize()} is {state}: {because}. {c.spec.explanation}"
-            out.append(Finding(id=finding_id, state=state, explanation=text))
-        return out
+            because = describe_condition(c.states[state])
+            self._finding_texts[key] = f"{c.spec.label.capitalize()} is {state}: {because}. {c.spec.explanation}"
+        return self._finding_texts[key]
 
 
 @dataclass(frozen=True)

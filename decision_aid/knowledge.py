@@ -232,14 +232,14 @@ class _Loader:
         for name in (finding_ids | tags) & set(fields()):
             self.problem("findings.yaml", name, "a finding or tag has the same name as an input field")
 
-        compiled_flags = [self.compile(f, s, s.when, allow_states=set()) for f, s in red_flags]
-        compiled_findings = [self.compile_finding(f, s, finding_ids) for f, s in findings]
-        compiled_rules = [self.compile(f, s, s.when, allow_states=finding_ids | tags) for f, s in rules]
+        compiled_flags = _present(self.compile(f, s, s.when, allow_states=set()) for f, s in red_flags)
+        compiled_findings = _present(self.compile_finding(f, s, finding_ids) for f, s in findings)
+        compiled_rules = _present(self.compile(f, s, s.when, allow_states=finding_ids | tags) for f, s in rules)
         for c in compiled_rules:
             for atom in cond.atoms(c.expr):
                 if isinstance(atom, cond.State) and atom.name in tags and atom.state != "present":
                     self.problem(c.file, c.spec.id, f"tag '{atom.name}' can only be tested with 'is present'")
-        ordered = self.order_findings([c for c in compiled_findings if c is not None])
+        ordered = self.order_findings(compiled_findings)
         if self.problems:
             return None
         fallback_file, fallback = fallbacks[0]
@@ -357,6 +357,11 @@ class _Loader:
                         f"{len(holding)} states hold ({', '.join(holding) or 'none'}) at {shown}",
                     )
                     break
+
+
+def _present(items: Iterable[Compiled | None]) -> list[Compiled]:
+    """The conditions that parsed (the others were reported as problems)."""
+    return [c for c in items if c is not None]
 
 
 def _value_fits(spec: FieldSpec, value: Any) -> bool:

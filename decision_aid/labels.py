@@ -88,3 +88,12 @@ def _with_roman_grades(expr: cond.Expr) -> cond.Expr:
     if isinstance(expr, cond.Compare) and expr.field == "slip_grade":
         return cond.Compare(expr.field, expr.op, _ROMAN.get(expr.value, expr.value))
     return expr
+
+
+def value_text(name: str, value: object) -> str:
+    """A factor's value in words: "not known" for null, yes/no, grade II, "L4-L5"."""
+    if value is None:
+        return "not known"
+    if name == "slip_grade":
+        return _ROMAN.get(value, str(value))
+    return cond._show(value)

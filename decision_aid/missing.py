@@ -61,6 +61,11 @@ class Dependencies:
         return out
 
     @cached_property
+    def direct_fields(self) -> list[tuple[Compiled, frozenset[str]]]:
+        """Each rule with effects, with the fields its own condition names."""
+        return [(c, frozenset(cond.field_names(c.expr))) for c in self.knowledge.rules if c.spec.effects]
+
+    @cached_property
     def reached(self) -> dict[str, set[str]]:
         """option -> every field its verdict depends on."""
         out: dict[str, set[str]] = {o: set() for o in OPTIONS}
@@ -120,12 +125,13 @@ class Dependencies:
         return True
 
 
-def undecided_groups(knowledge: Knowledge, values: dict[str, Any], result: PassResult) -> list[tuple[str, ...]]:
+def undecided_groups(deps: Dependencies, values: dict[str, Any], result: PassResult) -> list[tuple[str, ...]]:
     """Null fields that leave a finding or a rule condition undecided, grouped.
 
     The null fields of one unknown finding form one group; every other
     undecided field is a group of its own.
     """
+    knowledge = deps.knowledge
     groups: set[tuple[str, ...]] = set()
     for finding in knowledge.findings:
         if result.findings.get(finding.spec.id) == "unknown":
@@ -134,8 +140,8 @@ def undecided_groups(knowledge: Knowledge, values: dict[str, Any], result: PassR
                 groups.add(nulls)
     states = {**result.findings, **{t: "present" for t in result.tags}}
     grouped = {f for g in groups for f in g}
-    for c in knowledge.rules:
-        if c.spec.effects:
+    for c, direct in deps.direct_fields:
+        if not direct.issubset(values):  # only a null field can leave a condition undecided
             for name in cond.undecided_fields(c.expr, values, states) - grouped:
                 groups.add((name,))
     return sorted(g for g in groups if all(fields()[f].nullable for f in g))
@@ -154,7 +160,7 @@ def search(
         return [], 0
     passes = 0
     changed_by: dict[str, set[str]] = {}
-    for group in undecided_groups(deps.knowledge, values, result):
+    for group in undecided_groups(deps, values, result):
         movable = {o for o in OPTIONS if deps.movable(o, group, verdicts[o], fired[o])}
         changed: set[str] = set()
         for combo in itertools.product(*(deps.candidates[f] for f in group)):

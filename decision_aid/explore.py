@@ -1,0 +1,249 @@
+"""Explore: every option's verdict as one or two factors vary, and two scenarios side by side.
+
+A sweep validates each point through PatientFactors, so a point that breaks a
+cross-field rule (more weeks of conservative care than weeks of symptoms, a
+slip grade without a slip type) is reported as skipped, never assessed. The
+sampled values include each threshold the rules use for the field and the
+values just either side of it, so every change of verdict shows at its true
+boundary. Nothing here decides a verdict: each point is one engine pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from decision_aid.assessment import DecisionAid, default_aid
+from decision_aid.errors import InputError, InputProblem
+from decision_aid.knowledge import candidate_values
+from decision_aid.models import OPTIONS, PatientFactors, parse_factors
+from decision_aid.verdicts import VERDICT_RANK
+from decision_aid.vocabulary import FieldSpec, fields
+
+MAX_POINTS = 2500  # engine passes in one sweep (about 0.6 ms each): keeps a page rerun quick
+
+
+# ---- which values to try ------------------------------------------------------------
+
+def is_numeric(name: str) -> bool:
+    return fields()[name].kind in ("integer", "number")
+
+
+def thresholds(name: str, aid: DecisionAid | None = None) -> list[Any]:
+    """The values the rules compare this field with, in order (numbers only)."""
+    aid = aid or default_aid()
+    found = aid.knowledge.thresholds.get(name, set())
+    return sorted(v for v in found if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def default_range(name: str, aid: DecisionAid | None = None) -> tuple[float, float]:
+    """A starting range for a numeric field: its thresholds with room either side, within its limits."""
+    spec = fields()[name]
+    marks = thresholds(name, aid)
+    if not marks:
+        return spec.minimum, spec.maximum
+    span = marks[-1] - marks[0]
+    pad = max(span, abs(marks[-1]), 10 * spec.step)
+    low = max(spec.minimum, marks[0] - pad)
+    high = min(spec.maximum, marks[-1] + pad)
+    return _as_kind(spec, low), _as_kind(spec, high)
+
+
+def sweep_values(
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    points: int = 41,
+    include_unknown: bool = True,
+    aid: DecisionAid | None = None,
+) -> list[Any]:
+    """The values to try for one field.
+
+    Numbers: `points` evenly spaced values from `low` to `high` (the field's
+    limits by default), plus every threshold the rules use in that range and
+    the values just either side of it. Strings and booleans: every allowed
+    value. `None` ("not known") last, when the field allows it and
+    `include_unknown` is set (numbers are plotted on an axis, so never there).
+    """
+    spec = fields()[name]
+    if spec.kind in ("string", "boolean"):
+        out = list(spec.values)
+        return out + [None] if include_unknown and spec.nullable else out
+    low = spec.minimum if low is None else max(spec.minimum, low)
+    high = spec.maximum if high is None else min(spec.maximum, high)
+    if low > high:
+        raise ValueError(f"the range of {name} is empty ({low} to {high})")
+    points = max(points, 2)
+    spaced = {_as_kind(spec, low + (high - low) * i / (points - 1)) for i in range(points)}
+    marks = thresholds(name, aid)
+    near = candidate_values(spec, set(marks)) if marks else []
+    return sorted(spaced | {v for v in near if low <= v <= high})
+
+
+def _as_kind(spec: FieldSpec, value: float) -> int | float:
+    return int(round(value)) if spec.kind == "integer" else round(float(value), 1)
+
+
+# ---- sweeps --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SkippedPoint:
+    """A point of the sweep that breaks an input rule, with the problems found."""
+
+    values: dict[str, Any]
+    problems: tuple[InputProblem, ...]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A tidy table: one row per point and option, with the point's values, `option` and `verdict`."""
+
+    fields: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]  # each field's values, in the order tried
+    rows: list[dict[str, Any]]
+    skipped: list[SkippedPoint]
+
+    def verdicts_at(self, **values: Any) -> dict[str, str]:
+        """option -> verdict at one point of the sweep."""
+        return {
+            r["option"]: r["verdict"] for r in self.rows if all(r[k] == v for k, v in values.items())
+        }
+
+    def runs(self) -> dict[str, list[tuple[Any, Any, str]]]:
+        """For a one-factor sweep: option -> (first value, last value, verdict) for each stretch of one verdict.
+
+        A skipped (invalid) point ends every stretch, so none spans values that were not assessed.
+        """
+        if len(self.fields) != 1:
+            raise ValueError("runs are defined for a one-factor sweep")
+        (name,) = self.fields
+        at: dict[Any, dict[str, str]] = {}
+        for row in self.rows:
+            at.setdefault(row[name], {})[row["option"]] = row["verdict"]
+        out: dict[str, list[tuple[Any, Any, str]]] = {o: [] for o in OPTIONS}
+        joined = False
+        for value in self.values[0]:
+            if value not in at:
+                joined = False
+                continue
+            for option, verdict in at[value].items():
+                stretches = out[option]
+                if joined and stretches[-1][2] == verdict:
+                    stretches[-1] = (stretches[-1][0], value, verdict)
+                else:
+                    stretches.append((value, value, verdict))
+            joined = True
+        return out
+
+
+def sweep(
+    base: Mapping[str, Any] | PatientFactors,
+    axes: Mapping[str, Sequence[Any]],
+    aid: DecisionAid | None = None,
+) -> Sweep:
+    """Every option's verdict at each combination of the values in `axes` (one or two fields).
+
+    `base` is the patient whose other factors stay fixed; it must itself be valid.
+    A point that is not a valid patient is skipped and listed with its problems.
+    """
+    aid = aid or default_aid()
+    if not 1 <= len(axes) <= 2:
+        raise ValueError("sweep one or two factors")
+    names = tuple(axes)
+    for name in names:
+        if name not in fields():
+            raise ValueError(f"unknown field '{name}'")
+    grid = list(itertools.product(*(axes[n] for n in names)))
+    if len(grid) > MAX_POINTS:
+        raise ValueError(f"{len(grid)} points is too many (at most {MAX_POINTS}): use fewer values")
+    start = parse_factors(dict(base) if isinstance(base, Mapping) else base).model_dump()
+    rows: list[dict[str, Any]] = []
+    skipped: list[SkippedPoint] = []
+    for combo in grid:
+        point = dict(zip(names, combo))
+        try:
+            patient = parse_factors({**start, **point})
+        except InputError as error:
+            skipped.append(SkippedPoint(point, tuple(error.problems)))
+            continue
+        for option, verdict in aid.verdicts(patient.known_values()).items():
+            rows.append({**point, "option": option, "verdict": verdict})
+    return Sweep(names, tuple(tuple(axes[n]) for n in names), rows, skipped)
+
+
+# ---- two scenarios ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    field: str
+    a: Any
+    b: Any
+
+
+@dataclass(frozen=True)
+class OptionComparison:
+    option: str
+    verdict_a: str
+    verdict_b: str
+    only_a: tuple[str, ...]  # rule ids behind this option's verdict in A only ("effect: rule id")
+    only_b: tuple[str, ...]
+
+    @property
+    def change(self) -> str:
+        """same, better or worse for B against A; "different" between the two equal-ranked verdicts."""
+        if self.verdict_a == self.verdict_b:
+            return "same"
+        a, b = VERDICT_RANK[self.verdict_a], VERDICT_RANK[self.verdict_b]
+        return "better" if b < a else "worse" if b > a else "different"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    differences: list[Difference]
+    options: list[OptionComparison]
+    urgent_a: bool
+    urgent_b: bool
+
+    @property
+    def changed(self) -> list[OptionComparison]:
+        return [o for o in self.options if o.change != "same"]
+
+
+def compare(
+    a: Mapping[str, Any] | PatientFactors,
+    b: Mapping[str, Any] | PatientFactors,
+    aid: DecisionAid | None = None,
+) -> Comparison:
+    """Scenario A against scenario B: each option's verdict in both, what reasons differ, which factors differ.
+
+    Raises InputError (naming the field) when either scenario is not a valid patient.
+    """
+    aid = aid or default_aid()
+    patient_a, patient_b = parse_factors(_plain(a)), parse_factors(_plain(b))
+    first, second = aid.assess(patient_a), aid.assess(patient_b)
+    values_a, values_b = patient_a.model_dump(), patient_b.model_dump()
+    differences = [Difference(n, values_a[n], values_b[n]) for n in values_a if values_a[n] != values_b[n]]
+    options = []
+    for option in OPTIONS:
+        reasons_a = _reason_keys(first.options[option])
+        reasons_b = _reason_keys(second.options[option])
+        options.append(
+            OptionComparison(
+                option,
+                first.options[option].verdict,
+                second.options[option].verdict,
+                tuple(k for k in reasons_a if k not in reasons_b),
+                tuple(k for k in reasons_b if k not in reasons_a),
+            )
+        )
+    return Comparison(differences, options, first.urgent_referral, second.urgent_referral)
+
+
+def _plain(factors: Mapping[str, Any] | PatientFactors) -> dict[str, Any] | PatientFactors:
+    return dict(factors) if isinstance(factors, Mapping) else factors
+
+
+def _reason_keys(result: Any) -> list[str]:
+    return [f"{r.effect}: {r.rule_id}" for r in result.reasons]

@@ -1,0 +1,446 @@
+"""The patient view: plain-language texts, the Option Grid and the values questions.
+
+Everything a patient reads beside the verdicts lives in rules/patient_view/ as
+reviewed YAML (clinical-reference.md, sections 5 and 6). Loading validates each
+file with pydantic and checks every citation id, option, grid row, study and
+`when:` condition, failing with the file and item that are wrong. The handout
+(decision_aid.handout) and the app's plain-language tab draw on the same view.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from decision_aid import conditions as cond
+from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
+from decision_aid.knowledge import Knowledge
+from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Verdict
+from decision_aid.labels import OPTION_NAMES
+from decision_aid.vocabulary import fields
+
+VIEW_DIR = "patient_view"
+FILES = ("option_grid.yaml", "conditions.yaml", "values.yaml", "statements.yaml", "factors.yaml")
+
+
+# ---- file schemas ---------------------------------------------------------------
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Study(_Spec):
+    name: str
+    population: str
+    design: str
+    uncertainty: str
+    evidence: list[str] = Field(min_length=1)
+
+
+class Figure(_Spec):
+    text: str
+    study: str
+    when: str | None = None
+
+
+class Cell(_Spec):
+    text: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Cell:
+        if not self.text and not self.figures:
+            raise ValueError("a cell needs a text or at least one figure")
+        return self
+
+
+class Question(_Spec):
+    id: str
+    label: str
+    figures: bool = False  # with no figure for a patient, the cell says "no good evidence"
+
+
+class Column(_Spec):
+    summary: str
+    cells: dict[str, Cell]
+
+
+class GridFile(_Spec):
+    questions: list[Question] = Field(min_length=1)
+    studies: dict[str, Study]
+    options: dict[Option, Column]
+
+
+class ConditionText(_Spec):
+    id: str
+    name: str
+    when: str
+    text: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class ConditionsFile(_Spec):
+    conditions: list[ConditionText] = Field(min_length=1)
+    general: str
+
+
+class Scale(_Spec):
+    min: int
+    max: int
+    low: str
+    high: str
+
+
+class ValueQuestion(_Spec):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    row: str  # the Option Grid question it sits beside
+
+
+class ValuesFile(_Spec):
+    scale: Scale
+    intro: str
+    statement: str
+    not_rated: str
+    values: list[ValueQuestion] = Field(min_length=1)
+
+
+class Headings(_Spec):
+    decision: str
+    condition: str
+    found: str
+    values: str
+    grid: str
+    figures: str
+    factors: str
+    sources: str
+    funding: str
+    safety_net: str
+    urgent: str
+
+
+class SafetyNet(_Spec):
+    signs: list[str] = Field(min_length=1)
+    action: str
+    evidence: list[str] = Field(min_length=1)
+
+
+class StatementsFile(_Spec):
+    title: str
+    supports: str
+    made: str
+    update_policy: str
+    decision: str
+    headings: Headings
+    found_intro: str
+    not_shown: str
+    grid_intro: str
+    different_studies: str
+    no_good_evidence: str
+    factors_intro: str
+    not_known: str
+    sources_intro: str
+    funding: str
+    verdict_words: dict[Verdict, str]
+    effect_words: dict[Effect, str]
+    note_word: str
+    urgent_intro: str
+    for_clinician: str
+    safety_net: SafetyNet
+
+
+class FactorsFile(_Spec):
+    labels: dict[str, str]
+
+
+# ---- what a patient is shown -------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShownFigure:
+    text: str
+    study_id: str
+    study: Study
+
+
+@dataclass(frozen=True)
+class ShownCell:
+    """One Option Grid cell for this patient: its text, the figures that apply, and
+    whether it must say that no good evidence gives a number."""
+
+    text: str
+    evidence: tuple[str, ...]
+    figures: tuple[ShownFigure, ...]
+    no_good_evidence: bool
+
+
+@dataclass(frozen=True)
+class PlainReason:
+    """A reason or note in plain words: `kind` is the effect, or "note"."""
+
+    kind: str
+    text: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OptionView:
+    option: str
+    name: str
+    summary: str
+    verdict: str
+    verdict_words: str
+    reasons: tuple[PlainReason, ...]
+    notes: tuple[PlainReason, ...]
+    cells: dict[str, ShownCell]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The options a patient is shown (verdict not `not_applicable`), in contract order."""
+
+    questions: tuple[Question, ...]
+    options: tuple[OptionView, ...]
+    not_shown: tuple[str, ...]  # names of the options left out
+
+
+# ---- the loaded view ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PatientView:
+    grid: GridFile
+    conditions: ConditionsFile
+    values: ValuesFile
+    statements: StatementsFile
+    factor_labels: dict[str, str]
+    knowledge: Knowledge
+    expressions: dict[str, cond.Expr]  # each `when:` text, parsed
+
+    def comparison(self, assessment: Assessment, factors: PatientFactors) -> Comparison:
+        """The Option Grid and plain-language reasons for the options shown to this patient."""
+        values, states = _context(assessment, factors)
+        shown, hidden = [], []
+        for option in OPTIONS:
+            result = assessment.options[option]
+            if result.verdict == "not_applicable":
+                hidden.append(OPTION_NAMES[option])
+                continue
+            column = self.grid.options[option]
+            shown.append(
+                OptionView(
+                    option=option,
+                    name=OPTION_NAMES[option],
+                    summary=column.summary,
+                    verdict=result.verdict,
+                    verdict_words=self.statements.verdict_words[result.verdict],
+                    reasons=self._reasons(result.reasons),
+                    notes=tuple(
+                        PlainReason("note", self._patient_text(n.rule_id), tuple(n.evidence)) for n in result.notes
+                    ),
+                    cells={q.id: self._cell(q, column.cells[q.id], values, states) for q in self.grid.questions},
+                )
+            )
+        return Comparison(tuple(self.grid.questions), tuple(shown), tuple(hidden))
+
+    def conditions_for(self, assessment: Assessment, factors: PatientFactors) -> list[ConditionText]:
+        """The condition descriptions that apply to this patient (none: use `conditions.general`)."""
+        values, states = _context(assessment, factors)
+        return [c for c in self.conditions.conditions if cond.holds(self.expressions[c.when], values, states)]
+
+    def check_values(self, ratings: dict[str, int] | None) -> dict[str, int]:
+        """Validate the patient's value ratings; raise InputError naming each bad one."""
+        if not ratings:
+            return {}
+        known = {v.id for v in self.values.values}
+        scale = self.values.scale
+        problems = []
+        for key, rating in ratings.items():
+            if key not in known:
+                problems.append(InputProblem(f"values.{key}", f"unknown value (allowed: {', '.join(sorted(known))})"))
+            elif isinstance(rating, bool) or not isinstance(rating, int) or not scale.min <= rating <= scale.max:
+                problems.append(InputProblem(f"values.{key}", f"a whole number from {scale.min} to {scale.max}"))
+        if problems:
+            raise InputError(problems)
+        return dict(ratings)
+
+    def _reasons(self, reasons: list[Any]) -> tuple[PlainReason, ...]:
+        # A rule with two effects (supports and cautions) is said once, with the first
+        # effect in the contract's order (the more cautious one).
+        seen: set[str] = set()
+        out = []
+        for reason in reasons:
+            if reason.rule_id not in seen:
+                seen.add(reason.rule_id)
+                out.append(PlainReason(reason.effect, reason.patient_explanation, tuple(reason.evidence)))
+        return tuple(out)
+
+    def _patient_text(self, rule_id: str) -> str:
+        return self.knowledge.by_id[rule_id].spec.patient_explanation
+
+    def _cell(self, question: Question, cell: Cell, values: dict[str, Any], states: dict[str, str]) -> ShownCell:
+        figures = tuple(
+            ShownFigure(f.text, f.study, self.grid.studies[f.study])
+            for f in cell.figures
+            if f.when is None or cond.holds(self.expressions[f.when], values, states)
+        )
+        return ShownCell(cell.text, tuple(cell.evidence), figures, question.figures and not figures)
+
+
+def _context(assessment: Assessment, factors: PatientFactors) -> tuple[dict[str, Any], dict[str, str]]:
+    return factors.known_values(), {f.id: f.state for f in assessment.findings}
+
+
+# ---- loading and checking --------------------------------------------------------
+
+def load(knowledge: Knowledge, directory: Path | None = None) -> PatientView:
+    """Load and check rules/patient_view/; raise KnowledgeError listing every problem."""
+    directory = directory or knowledge.directory / VIEW_DIR
+    checker = _Checker(directory, knowledge)
+    view = checker.load()
+    if checker.problems or view is None:
+        raise KnowledgeError(checker.problems)
+    return view
+
+
+_default: PatientView | None = None
+_default_lock = threading.Lock()
+
+
+def default_view() -> PatientView:
+    """The patient view of the process-wide knowledge base, loaded once (thread-safe)."""
+    global _default
+    if _default is None:
+        from decision_aid.assessment import default_aid
+
+        with _default_lock:
+            if _default is None:
+                _default = load(default_aid().knowledge)
+    return _default
+
+
+_IN_100 = re.compile(r"\b(?:\d+|one|a few) in 100\b", re.IGNORECASE)
+
+
+class _Checker:
+    def __init__(self, directory: Path, knowledge: Knowledge):
+        self.dir = directory
+        self.knowledge = knowledge
+        self.problems: list[KnowledgeProblem] = []
+        self.expressions: dict[str, cond.Expr] = {}
+
+    def problem(self, file: str, item: str, message: str) -> None:
+        self.problems.append(KnowledgeProblem(f"{VIEW_DIR}/{file}", item, message))
+
+    def read(self, file: str, model: type[_Spec]) -> Any:
+        try:
+            data = yaml.safe_load((self.dir / file).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            self.problem(file, "", f"cannot read: {error}")
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            for e in error.errors(include_url=False):
+                loc = [str(p) for p in e["loc"]]
+                item = ".".join(loc[:2])
+                detail = ".".join(loc[2:])
+                self.problem(file, item, f"{detail}: {e['msg']}" if detail else e["msg"])
+            return None
+
+    def load(self) -> PatientView | None:
+        grid = self.read("option_grid.yaml", GridFile)
+        conditions = self.read("conditions.yaml", ConditionsFile)
+        values = self.read("values.yaml", ValuesFile)
+        statements = self.read("statements.yaml", StatementsFile)
+        factors = self.read("factors.yaml", FactorsFile)
+        if grid:
+            self.check_grid(grid)
+        if conditions:
+            for c in conditions.conditions:
+                self.cite("conditions.yaml", c.id, c.evidence)
+                self.condition("conditions.yaml", c.id, c.when)
+        if values and grid:
+            rows = {q.id for q in grid.questions}
+            for v in values.values:
+                if v.row not in rows:
+                    self.problem("values.yaml", v.id, f"unknown grid row '{v.row}' (rows: {', '.join(sorted(rows))})")
+            if values.scale.min >= values.scale.max:
+                self.problem("values.yaml", "scale", "min must be below max")
+        if statements:
+            self.cite("statements.yaml", "safety_net", statements.safety_net.evidence)
+        if factors:
+            for name in sorted(set(factors.labels) - set(fields())):
+                self.problem("factors.yaml", name, "not a field of the input contract")
+            for name in sorted(set(fields()) - set(factors.labels)):
+                self.problem("factors.yaml", name, "this input field has no label")
+        if self.problems or None in (grid, conditions, values, statements, factors):
+            return None
+        return PatientView(grid, conditions, values, statements, factors.labels, self.knowledge, self.expressions)
+
+    def check_grid(self, grid: GridFile) -> None:
+        file = "option_grid.yaml"
+        rows = [q.id for q in grid.questions]
+        if len(set(rows)) != len(rows):
+            self.problem(file, "questions", "a question id is listed twice")
+        for study_id, study in grid.studies.items():
+            self.cite(file, f"studies.{study_id}", study.evidence)
+        for option in OPTIONS:
+            if option not in grid.options:
+                self.problem(file, f"options.{option}", "this option has no column")
+        for option, column in grid.options.items():
+            for row in sorted(set(rows) - set(column.cells)):
+                self.problem(file, f"options.{option}", f"no cell for the question '{row}'")
+            for row in sorted(set(column.cells) - set(rows)):
+                self.problem(file, f"options.{option}", f"'{row}' is not a question of the grid")
+            for row, cell in column.cells.items():
+                where = f"options.{option}.{row}"
+                self.cite(file, where, cell.evidence)
+                for figure in cell.figures:
+                    if figure.study not in grid.studies:
+                        self.problem(file, where, f"unknown study '{figure.study}' (not under studies:)")
+                    if _IN_100.search(figure.text):
+                        self.problem(file, where, f"write figures as 'out of 100 people': {figure.text!r}")
+                    if figure.when is not None:
+                        self.condition(file, where, figure.when)
+
+    def cite(self, file: str, item: str, evidence: list[str]) -> None:
+        for cid in evidence:
+            if cid not in self.knowledge.citations:
+                self.problem(file, item, f"unknown citation id '{cid}' (not in bibliography.yaml)")
+
+    def condition(self, file: str, item: str, text: str) -> None:
+        """Parse a `when:` and check its names and values against the vocabulary and findings."""
+        try:
+            expr = cond.parse(text)
+        except cond.ConditionSyntaxError as error:
+            self.problem(file, item, str(error))
+            return
+        vocabulary = fields()
+        finding_ids = {f.spec.id for f in self.knowledge.findings}
+        ok = True
+        for atom in cond.atoms(expr):
+            if isinstance(atom, cond.State):
+                if atom.name not in finding_ids or atom.state == "known":
+                    self.problem(file, item, f"'{atom.name} is {atom.state}': not a finding and state")
+                    ok = False
+            elif isinstance(atom, (cond.Compare, cond.OneOf, cond.Known)):
+                spec = vocabulary.get(atom.field)
+                if spec is None:
+                    self.problem(file, item, f"unknown field '{atom.field}'")
+                    ok = False
+                    continue
+                if isinstance(atom, cond.Known):
+                    continue
+                for value in atom.values if isinstance(atom, cond.OneOf) else (atom.value,):
+                    number = float(value) if spec.kind == "number" and isinstance(value, int) else value
+                    if not spec.accepts(number):
+                        self.problem(file, item, f"{value!r} is not an allowed value of '{atom.field}'")
+                        ok = False
+        if ok:
+            self.expressions[text] = expr

@@ -1,0 +1,309 @@
+"""Teaching: the case library, scoring a learner's verdicts, and the reasoning step by step.
+
+Cases live in rules/teaching_cases/*.yaml beside the knowledge they teach. Each
+has a history, the factors (validated as a patient), the verdicts the engine
+gives (so a rule change that alters a case is noticed and its teaching points
+re-read) and teaching points citing rule and citation ids that must exist.
+The answer a learner is scored against is always the engine's, never the file's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from decision_aid.assessment import DecisionAid, default_aid
+from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
+from decision_aid.knowledge import Knowledge, rules_dir
+from decision_aid.labels import describe_condition, field_label, value_text
+from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
+from decision_aid.verdicts import aggregate
+
+
+def cases_dir() -> Path:
+    return rules_dir() / "teaching_cases"
+
+
+# ---- the case files -------------------------------------------------------------------
+
+class TeachingPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    rules: list[str] = Field(default_factory=list)  # rule, finding or red-flag ids from rules/
+    evidence: list[str] = Field(default_factory=list)  # citation ids from bibliography.yaml
+
+
+class CaseSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    topics: list[str] = Field(default_factory=list)
+    history: str
+    factors: dict[str, Any]
+    expected: dict[Option, Verdict]
+    teaching_points: list[TeachingPoint] = Field(min_length=1)
+    reviewed: dt.date
+
+
+@dataclass(frozen=True)
+class Case:
+    spec: CaseSpec
+    file: str
+    patient: PatientFactors
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+
+def load_cases(directory: Path | None = None, knowledge: Knowledge | None = None) -> list[Case]:
+    """Every case, in file then listed order; raise KnowledgeError naming the file and case id of each problem."""
+    directory = directory or cases_dir()
+    knowledge = knowledge or default_aid().knowledge
+    problems: list[KnowledgeProblem] = []
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        problems.append(KnowledgeProblem(str(directory), "", "no teaching case files"))
+    for path in files:
+        name = f"teaching_cases/{path.name}"
+        for item in _read(path, name, problems):
+            case_id = str(item.get("id", "?")) if isinstance(item, dict) else "?"
+
+            def problem(message: str, case_id: str = case_id) -> None:
+                problems.append(KnowledgeProblem(name, case_id, message))
+
+            try:
+                spec = CaseSpec.model_validate(item)
+            except ValidationError as error:
+                for e in error.errors(include_url=False):
+                    where = ".".join(str(p) for p in e["loc"])
+                    problem(f"{where}: {e['msg']}" if where else e["msg"])
+                continue
+            if spec.id in seen:
+                problem(f"duplicate case id (also in {seen[spec.id]})")
+            seen.setdefault(spec.id, name)
+            for option in OPTIONS:
+                if option not in spec.expected:
+                    problem(f"expected: no verdict for {option}")
+            for point in spec.teaching_points:
+                for rule_id in point.rules:
+                    if rule_id not in knowledge.by_id:
+                        problem(f"teaching point cites unknown rule id '{rule_id}'")
+                for cid in point.evidence:
+                    if cid not in knowledge.citations:
+                        problem(f"teaching point cites unknown citation id '{cid}' (not in bibliography.yaml)")
+            try:
+                patient = parse_factors(spec.factors)
+            except InputError as error:
+                for p in error.problems:
+                    problem(f"factors.{p.field}: {p.message}")
+                continue
+            cases.append(Case(spec, name, patient))
+    if problems:
+        raise KnowledgeError(problems)
+    return cases
+
+
+def _read(path: Path, name: str, problems: list[KnowledgeProblem]) -> list[Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        problems.append(KnowledgeProblem(name, "", f"cannot read: {error}"))
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        problems.append(KnowledgeProblem(name, "", "expected a top-level 'cases:' list"))
+        return []
+    return data["cases"]
+
+
+# ---- scoring ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OptionScore:
+    option: str
+    answer: str | None
+    correct: str
+
+    @property
+    def right(self) -> bool:
+        return self.answer == self.correct
+
+
+@dataclass(frozen=True)
+class Score:
+    options: tuple[OptionScore, ...]
+
+    @property
+    def right(self) -> int:
+        return sum(o.right for o in self.options)
+
+    @property
+    def total(self) -> int:
+        return len(self.options)
+
+
+def score(correct: Mapping[str, str], answers: Mapping[str, str | None]) -> Score:
+    """The learner's verdict for each option against the correct one; an unanswered option is wrong."""
+    return Score(tuple(OptionScore(o, answers.get(o), correct[o]) for o in OPTIONS))
+
+
+def score_case(case: Case, answers: Mapping[str, str | None], aid: DecisionAid | None = None) -> Score:
+    """Score against the engine's verdicts for the case (never the file's copy)."""
+    aid = aid or default_aid()
+    assessment = aid.assess(case.patient)
+    return score({o: r.verdict for o, r in assessment.options.items()}, answers)
+
+
+# ---- the reasoning, step by step ------------------------------------------------------
+
+@dataclass(frozen=True)
+class FactStep:
+    field: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FindingStep:
+    id: str
+    label: str
+    state: str
+    because: str  # the condition of that state, as readable text
+    explanation: str
+
+
+@dataclass(frozen=True)
+class RuleStep:
+    id: str
+    kind: str  # "red flag" or "rule"
+    options: tuple[str, ...]
+    effects: tuple[str, ...]  # empty for a note
+    note: str | None
+    condition: str  # readable text
+    explanation: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AggregationStep:
+    option: str
+    effects: tuple[tuple[str, str], ...]  # (rule id, effect), in firing order
+    verdict: str
+    applied: str  # which rule of the aggregation gave the verdict, in words
+    fallback: bool  # the "nothing indicates it" reason was added
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    facts: tuple[FactStep, ...]  # the known values sent to the engine
+    unknown: tuple[FactStep, ...]  # fields left null: not known, never taken as normal
+    red_flags: tuple[RuleStep, ...]
+    findings: tuple[FindingStep, ...]  # in the order the engine derived them
+    rules: tuple[RuleStep, ...]  # in firing order
+    aggregation: tuple[AggregationStep, ...]
+    assessment: Assessment
+
+    @property
+    def cited_ids(self) -> set[str]:
+        """Every rule, finding and red-flag id that took part (the fallback when it was applied)."""
+        ids = {s.id for s in (*self.red_flags, *self.rules)} | {f.id for f in self.findings}
+        return ids | ({FALLBACK_ID} if any(a.fallback for a in self.aggregation) else set())
+
+
+FALLBACK_ID = "nothing-indicates"
+
+# The aggregation (decision_aid.verdicts.aggregate), one line per outcome, for the learner.
+AGGREGATION_WORDS = {
+    "urgent": "A red flag: urgent referral, so no elective rule is applied and every option is not applicable.",
+    "not_applicable": "Any 'excludes' gives not applicable.",
+    "opposes": "No 'excludes', and any 'opposes' gives not advised.",
+    "nothing": "No rule supports it, so nothing indicates it: not advised.",
+    "discuss_with_caution": "'supports' with any 'cautions' (and no 'opposes' or 'excludes') gives discuss with caution.",
+    "worth_discussing": "'supports' with no 'cautions', 'opposes' or 'excludes' gives worth discussing.",
+}
+
+
+def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | None = None) -> Reasoning:
+    """The engine's reasoning for one patient: facts, findings, rules fired, and each verdict's aggregation."""
+    aid = aid or default_aid()
+    explained = aid.explain(factors if isinstance(factors, PatientFactors) else dict(factors))
+    knowledge, result = aid.knowledge, explained.result
+    everything = explained.patient.model_dump()
+    facts = tuple(FactStep(n, field_label(n), value_text(n, v)) for n, v in everything.items() if v is not None)
+    unknown = tuple(FactStep(n, field_label(n), value_text(n, None)) for n, v in everything.items() if v is None)
+    flags = tuple(_rule_step(knowledge, f, "red flag") for f in result.red_flags)
+    findings = tuple(
+        FindingStep(
+            f,
+            knowledge.by_id[f].spec.label,
+            state,
+            describe_condition(knowledge.by_id[f].states[state]),
+            knowledge.by_id[f].spec.explanation,
+        )
+        for f, state in result.findings.items()
+    )
+    rules = tuple(_rule_step(knowledge, r, "rule") for r in result.fired)
+    aggregation = tuple(_aggregation(o, flags, rules, explained.assessment) for o in OPTIONS)
+    return Reasoning(facts, unknown, flags, findings, rules, aggregation, explained.assessment)
+
+
+def _rule_step(knowledge: Knowledge, rule_id: str, kind: str) -> RuleStep:
+    c = knowledge.by_id[rule_id]
+    spec = c.spec
+    if kind == "red flag":
+        return RuleStep(rule_id, kind, OPTIONS, ("excludes",), None, describe_condition(c.expr), spec.explanation,
+                        tuple(spec.evidence))
+    return RuleStep(
+        rule_id, kind, tuple(spec.options), tuple(spec.effects), spec.note, describe_condition(c.expr),
+        spec.explanation or "", tuple(spec.evidence),
+    )
+
+
+def _aggregation(option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep, ...], assessment: Assessment) -> AggregationStep:
+    verdict = assessment.options[option].verdict
+    if flags:
+        effects = tuple((f.id, "excludes") for f in flags)
+        return AggregationStep(option, effects, verdict, AGGREGATION_WORDS["urgent"], False)
+    effects = tuple((r.id, e) for r in rules if option in r.options for e in r.effects)
+    kinds = {e for _, e in effects}
+    applied = aggregate(kinds)  # the one aggregation; here only to say which of its lines applied
+    if applied == "not_advised":
+        applied = "opposes" if "opposes" in kinds else "nothing"
+    fallback = FALLBACK_ID in {r.rule_id for r in assessment.options[option].reasons}
+    return AggregationStep(option, effects, verdict, AGGREGATION_WORDS[applied], fallback)
+
+
+# ---- keeping the library honest ---------------------------------------------------------
+
+def consistency_problems(cases: list[Case], aid: DecisionAid | None = None) -> list[KnowledgeProblem]:
+    """Cases whose recorded verdicts differ from the engine's, or whose teaching points cite a rule that
+    played no part in the case: after a rule change, these cases' teaching points need re-reading."""
+    aid = aid or default_aid()
+    problems = []
+    for case in cases:
+        steps = reasoning(case.patient, aid)
+        for option in OPTIONS:
+            engine = steps.assessment.options[option].verdict
+            if case.spec.expected[option] != engine:
+                problems.append(KnowledgeProblem(
+                    case.file, case.id, f"expected {option} {case.spec.expected[option]}, the engine gives {engine}"
+                ))
+        for point in case.spec.teaching_points:
+            for rule_id in point.rules:
+                if rule_id not in steps.cited_ids:
+                    problems.append(KnowledgeProblem(case.file, case.id, f"cites {rule_id}, which plays no part here"))
+    return problems

@@ -1,0 +1,49 @@
+"""Hypothesis strategies: valid patients across every field's range (nulls included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from decision_aid.vocabulary import FieldSpec, fields
+
+RED_FLAG_DEFAULTS = {
+    "cauda_equina_syndrome": False,
+    "suspected_infection": False,
+    "suspected_tumour": False,
+    "suspected_fracture": False,
+}
+
+
+def values_of(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if spec.kind in ("string", "boolean"):
+        base = st.sampled_from(spec.values)
+    elif spec.kind == "integer":
+        base = st.integers(int(spec.minimum), int(spec.maximum))
+    else:
+        # one decimal, as entered in clinic, and exact threshold values are reachable
+        base = st.integers(int(spec.minimum * 10), int(spec.maximum * 10)).map(lambda v: v / 10)
+    return st.one_of(st.none(), base) if spec.nullable else base
+
+
+@st.composite
+def patients(draw: st.DrawFn, red_flags: bool | None = False) -> dict[str, Any]:
+    """A valid patient dict. red_flags: False = none, True = at least one, None = either."""
+    out = {name: draw(values_of(spec)) for name, spec in fields().items()}
+    out["symptom_duration_weeks"] = draw(st.integers(0, 600))
+    out["conservative_care_weeks"] = draw(st.integers(0, out["symptom_duration_weeks"]))
+    if out["slip_grade"] == 0:
+        out["slip_type"] = draw(st.sampled_from(["none", "isthmic"]))
+    else:
+        out["slip_type"] = draw(st.sampled_from(["degenerative", "isthmic"]))
+    if out["prior_fusion"] == "none":
+        out["adjacent_segment_disease"] = False
+        out["months_since_fusion"] = None
+    if red_flags is False:
+        out.update(RED_FLAG_DEFAULTS)
+        out["motor_deficit"] = draw(st.sampled_from(["none", "stable"]))
+    elif red_flags is True:
+        flag = draw(st.sampled_from([*RED_FLAG_DEFAULTS, "motor_deficit"]))
+        out[flag] = draw(st.sampled_from(["severe", "progressive"])) if flag == "motor_deficit" else True
+    return {k: v for k, v in out.items() if v is not None}

@@ -1,0 +1,96 @@
+"""The durable-rules wrapper: serialised access, sessions always deleted, errors raised."""
+
+import random
+import threading
+
+import pytest
+
+from decision_aid import EngineError, default_aid
+from decision_aid.engine import Engine
+from decision_aid.samples import random_patients
+
+FULLY_KNOWN = {
+    "age": 58, "activity_level": "moderate", "bmi": 27.0, "smoker": False, "asa_grade": 2,
+    "bone_density_t_score": -0.5, "ct_l1_hounsfield": 160.0, "back_pain": True, "leg_pain": True,
+    "symptom_duration_weeks": 40, "conservative_care_weeks": 30, "odi": 44, "motor_deficit": "none",
+    "cauda_equina_syndrome": False, "suspected_infection": False, "suspected_tumour": False,
+    "suspected_fracture": False, "index_level": "L4-L5", "levels": 1, "slip_grade": 1,
+    "slip_type": "degenerative", "stenosis": "severe", "disc_herniation": "none", "translation_mm": 2.0,
+    "angulation_deg": 5.0, "pfirrmann_grade": 3, "facet_arthropathy": "moderate", "scoliosis_cobb_deg": 4.0,
+    "sagittal_imbalance": False, "prior_fusion": "none", "adjacent_segment_disease": False,
+    "prior_decompression": False, "psychosocial_yellow_flags": False, "prefers_motion_preservation": False,
+}
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_eight_threads_give_the_same_answers_as_serial():
+    aid = default_aid()
+    patients = random_patients(500, seed=8)
+    serial = [aid.assess(p).model_dump_json() for p in patients]
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        order = list(range(len(patients)))
+        random.Random(n).shuffle(order)
+        out = [""] * len(patients)
+        try:
+            for i in order:
+                out[i] = aid.assess(patients[i]).model_dump_json()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        results[n] = out
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[n] == serial for n in range(8))
+
+
+def test_twenty_thousand_assessments_stay_under_the_session_limit_with_flat_memory():
+    aid = default_aid()
+    patients = [FULLY_KNOWN, {**FULLY_KNOWN, "slip_grade": 2, "translation_mm": 4.0}, {**FULLY_KNOWN, "cauda_equina_syndrome": True}]
+    for i in range(1000):  # warm up caches and allocator
+        aid.assess(patients[i % 3])
+    before = rss_kib()
+    for i in range(20_000):  # far past durable-rules' 1,024 live sessions
+        aid.assess(patients[i % 3])
+    growth_mib = (rss_kib() - before) / 1024
+    assert growth_mib < 16, f"memory grew by {growth_mib:.1f} MiB over 20,000 assessments"
+
+
+def test_an_error_inside_an_action_is_raised_and_its_session_deleted(monkeypatch):
+    engine = Engine(default_aid().knowledge)
+    values = {k: v for k, v in FULLY_KNOWN.items()}
+
+    def broken(record, action):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "_act", broken)
+    for _ in range(1100):  # a leaked session each time would pass the 1,024 limit
+        with pytest.raises(EngineError, match="boom"):
+            engine.run(values)
+    monkeypatch.undo()
+    assert engine.run(values).fired  # the engine still works
+
+
+def test_red_flags_short_circuit_before_any_elective_rule():
+    aid = default_aid()
+    result = aid.engine.run({**FULLY_KNOWN, "suspected_tumour": True, "motor_deficit": "progressive"})
+    assert result.red_flags == ("red-flag.progressive-motor-deficit", "red-flag.tumour")
+    assert result.fired == () and result.findings == {}
+
+
+def test_every_finding_gets_exactly_one_state_each_pass():
+    aid = default_aid()
+    for patient in random_patients(200, seed=3):
+        result = aid.engine.run(aid.explain(patient).facts)
+        if not result.urgent:
+            assert set(result.findings) == {c.spec.id for c in aid.knowledge.findings}

@@ -1,0 +1,99 @@
+"""Loading and checking rules/: every kind of mistake is rejected with its file and rule id."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from decision_aid import KnowledgeError
+from decision_aid.knowledge import load, rules_dir
+from decision_aid.models import OPTIONS
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(rules_dir(), target)
+    return target
+
+
+def edit_rule(kb: Path, file: str, rule_id: str, **changes) -> None:
+    path = kb / file
+    data = yaml.safe_load(path.read_text())
+    key = next(iter(data))
+    for item in data[key]:
+        if item["id"] == rule_id:
+            item.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def problems(kb: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load(kb)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_shipped_knowledge_base_is_clean():
+    knowledge = load()
+    assert knowledge.version
+    assert {o for c in knowledge.rules for o in c.spec.options} == set(OPTIONS)
+    for c in [*knowledge.rules, *knowledge.red_flags]:
+        assert c.spec.evidence, c.spec.id
+        assert c.spec.patient_explanation.strip(), c.spec.id
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"when": "slip_grad >= 2"}, "unknown field 'slip_grad'"),
+        ({"when": "stenosis == 'huge'"}, "'huge' is not an allowed value of 'stenosis'"),
+        ({"when": "slip_grade >= 9"}, "9 is not an allowed value of 'slip_grade'"),
+        ({"when": "leg_pain == 1"}, "1 is not an allowed value of 'leg_pain'"),
+        ({"when": "stenosis > 'mild'"}, "cannot compare 'stenosis'"),
+        ({"when": "not leg_pain"}, "not allowed in a condition"),
+        ({"when": "frailty is present"}, "unknown field, finding or tag 'frailty'"),
+        ({"when": "age is unknown"}, "'age' is never unknown"),
+        ({"evidence": ["made-up-2099"]}, "unknown citation id 'made-up-2099'"),
+        ({"evidence": []}, "evidence"),
+        ({"effects": ["recommends"]}, "effects"),
+        ({"options": ["acupuncture"]}, "options"),
+        ({"note": "both a note and effects"}, "either effects or a note"),
+    ],
+)
+def test_a_bad_rule_is_rejected_naming_file_and_rule(kb, changes, message):
+    edit_rule(kb, "options/fusion.yaml", "fusion.slip-grade-2-or-more", **changes)
+    found = problems(kb)
+    assert any(
+        p.startswith("options/fusion.yaml: fusion.slip-grade-2-or-more") and message in p for p in found
+    ), found
+
+
+def test_duplicate_rule_ids_are_rejected(kb):
+    edit_rule(kb, "options/fusion.yaml", "fusion.smoking", id="fusion.slip-grade-2-or-more")
+    assert any("duplicate id" in p for p in problems(kb))
+
+
+def test_a_finding_whose_states_leave_a_gap_is_rejected(kb):
+    edit_rule(kb, "findings.yaml", "minimal_disability", absent="odi >= 21")
+    found = problems(kb)
+    assert any("minimal_disability" in p and "0 states hold" in p and "odi=20" in p for p in found), found
+
+
+def test_a_finding_whose_states_overlap_is_rejected(kb):
+    edit_rule(kb, "findings.yaml", "high_grade_slip", absent="slip_grade <= 3")
+    assert any("high_grade_slip" in p and "2 states hold" in p for p in problems(kb))
+
+
+def test_rules_check_command_exits_0_when_clean_and_2_with_problems(kb):
+    cli = [sys.executable, "-m", "decision_aid", "rules", "check"]
+    clean = subprocess.run(cli, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert "OK" in clean.stdout
+    edit_rule(kb, "options/fusion.yaml", "fusion.smoking", evidence=["nope"])
+    broken = subprocess.run([*cli, "--dir", str(kb)], capture_output=True, text=True)
+    assert broken.returncode == 2
+    assert "options/fusion.yaml: fusion.smoking: unknown citation id 'nope'" in broken.stderr
+    assert "Traceback" not in broken.stderr

@@ -1,0 +1,117 @@
+"""The input contract: strict types, ranges, enums, nulls, unknown fields, cross-field checks."""
+
+import json
+
+import pytest
+
+from decision_aid import InputError, PatientFactors, assess
+from decision_aid.models import parse_factors
+
+BASE = {
+    "age": 60,
+    "back_pain": True,
+    "leg_pain": True,
+    "symptom_duration_weeks": 30,
+    "levels": 1,
+    "slip_grade": 0,
+}
+
+
+def problems(data) -> dict[str, str]:
+    with pytest.raises(InputError) as caught:
+        parse_factors(data)
+    return {p.field: p.message for p in caught.value.problems}
+
+
+def test_defaults_follow_the_contract():
+    patient = PatientFactors.model_validate(BASE)
+    assert patient.activity_level == "moderate"
+    assert patient.conservative_care_weeks == 0
+    assert patient.motor_deficit == "none"
+    assert patient.slip_type == "none" and patient.prior_fusion == "none"
+    assert patient.cauda_equina_syndrome is False
+    # every nullable field defaults to null = unknown, never to a normal value
+    for name in ("bmi", "smoker", "stenosis", "translation_mm", "bone_density_t_score", "odi"):
+        assert getattr(patient, name) is None
+
+
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("age", "60", "an integer from 18 to 110"),
+        ("age", 17, "an integer from 18 to 110"),
+        ("age", 111, "an integer from 18 to 110"),
+        ("age", 60.5, "an integer from 18 to 110"),
+        ("age", True, "an integer from 18 to 110"),
+        ("back_pain", 1, "true or false"),
+        ("back_pain", "yes", "true or false"),
+        ("smoker", "no", "true or false or null"),
+        ("stenosis", "huge", '"none", "mild", "moderate", "severe"'),
+        ("activity_level", "athlete", '"low", "moderate", "high"'),
+        ("bmi", 81, "a number from 12 to 80"),
+        ("bmi", "30", "a number from 12 to 80"),
+        ("slip_grade", 6, "an integer from 0 to 5"),
+        ("index_level", "L5-L6", '"L1-L2"'),
+        ("translation_mm", -1, "a number from 0 to 30"),
+        ("symptom_duration_weeks", None, "an integer from 0 to 2600"),
+    ],
+)
+def test_bad_value_names_the_field_and_the_allowed_values(field, value, allowed):
+    found = problems({**BASE, field: value})
+    assert list(found) == [field]
+    assert allowed in found[field]
+
+
+def test_missing_required_field_is_named():
+    found = problems({k: v for k, v in BASE.items() if k != "levels"})
+    assert list(found) == ["levels"]
+    assert "required" in found["levels"]
+
+
+def test_unknown_field_is_an_error_with_a_suggestion():
+    found = problems({**BASE, "stenossis": "mild"})
+    assert "unknown field" in found["stenossis"]
+    assert "stenosis" in found["stenossis"]
+
+
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"slip_grade": 1, "slip_type": "none"}, "slip_type"),
+        ({"slip_grade": 0, "slip_type": "degenerative"}, "slip_type"),
+        ({"conservative_care_weeks": 31}, "conservative_care_weeks"),
+        ({"adjacent_segment_disease": True}, "adjacent_segment_disease"),
+        ({"months_since_fusion": 12}, "months_since_fusion"),
+    ],
+)
+def test_cross_field_problem_names_the_field_that_must_change(patch, field):
+    assert list(problems({**BASE, **patch})) == [field]
+
+
+def test_valid_cross_field_combinations_pass():
+    parse_factors({**BASE, "slip_grade": 0, "slip_type": "isthmic"})  # pars defect without slip
+    parse_factors({**BASE, "prior_fusion": "solid", "months_since_fusion": 24, "adjacent_segment_disease": True})
+    parse_factors({**BASE, "conservative_care_weeks": 30})
+
+
+def test_dict_and_json_text_are_validated_alike():
+    good = {**BASE, "stenosis": "moderate", "bmi": 31}
+    assert parse_factors(good) == parse_factors(json.dumps(good))
+    bad = {**BASE, "age": "60", "smoker": 0}
+    assert problems(bad) .keys() == problems(json.dumps(bad)).keys()
+
+
+def test_invalid_json_and_non_objects_are_clear_errors():
+    assert "not valid JSON" in problems("{")["(input)"]
+    assert "JSON object" in problems("[1, 2]")["(input)"]
+    assert "JSON object" in problems([1, 2])["(input)"]
+
+
+def test_several_problems_are_all_reported():
+    found = problems({**BASE, "age": 5, "stenosis": "x", "bogus": 1})
+    assert set(found) == {"age", "stenosis", "bogus"}
+
+
+def test_assess_rejects_bad_input_with_input_error():
+    with pytest.raises(InputError):
+        assess({**BASE, "age": "sixty"})
