@@ -125,26 +125,30 @@ class Dependencies:
         return True
 
 
-def undecided_groups(deps: Dependencies, values: dict[str, Any], result: PassResult) -> list[tuple[str, ...]]:
-    """Null fields that leave a finding or a rule condition undecided, grouped.
+def undecided_groups(deps: Dependencies, values: dict[str, Any], result: PassResult) -> dict[tuple[str, ...], set[str]]:
+    """Null fields that leave a finding or a rule condition undecided, grouped, with the
+    options whose verdict they may be credited with.
 
-    The null fields of one unknown finding form one group; every other
-    undecided field is a group of its own.
+    The null fields of one unknown finding form one group and may change any
+    option. A field that leaves only a rule's own condition undecided is a group
+    of its own and is credited only with the options of those rules: a field that
+    a convention already decides elsewhere (films with no slip) must not be
+    listed for what it would change through that decided finding.
     """
     knowledge = deps.knowledge
-    groups: set[tuple[str, ...]] = set()
+    groups: dict[tuple[str, ...], set[str]] = {}
     for finding in knowledge.findings:
         if result.findings.get(finding.spec.id) == "unknown":
             nulls = tuple(sorted(f for f in finding_fields(knowledge, finding.spec.id) if f not in values))
             if nulls:
-                groups.add(nulls)
+                groups[nulls] = set(OPTIONS)
     states = {**result.findings, **{t: "present" for t in result.tags}}
     grouped = {f for g in groups for f in g}
     for c, direct in deps.direct_fields:
         if not direct.issubset(values):  # only a null field can leave a condition undecided
             for name in cond.undecided_fields(c.expr, values, states) - grouped:
-                groups.add((name,))
-    return sorted(g for g in groups if all(fields()[f].nullable for f in g))
+                groups.setdefault((name,), set()).update(c.spec.options)
+    return {g: groups[g] for g in sorted(groups) if all(fields()[f].nullable for f in g)}
 
 
 def search(
@@ -160,10 +164,10 @@ def search(
         return [], 0
     passes = 0
     changed_by: dict[str, set[str]] = {}
-    for group in undecided_groups(deps, values, result):
-        movable = {o for o in OPTIONS if deps.movable(o, group, verdicts[o], fired[o])}
+    for group, credited in undecided_groups(deps, values, result).items():
+        movable = {o for o in credited if deps.movable(o, group, verdicts[o], fired[o])}
         changed: set[str] = set()
-        for combo in itertools.product(*(deps.candidates[f] for f in group)):
+        for combo in itertools.product(*(deps.candidates[f] for f in group)) if movable else ():
             if changed == movable:
                 break
             passes += 1
