@@ -135,6 +135,19 @@ class Knowledge:
         return {t for c in self.rules for t in c.spec.tags}
 
     @cached_property
+    def finding_fields(self) -> dict[str, frozenset[str]]:
+        """finding -> the input fields it depends on, directly or through other findings."""
+        out: dict[str, frozenset[str]] = {}
+        for finding in self.findings:  # dependency order: the findings it reads come first
+            names: set[str] = set()
+            for expr in finding.states.values():
+                names |= cond.field_names(expr)
+                for other in cond.state_names(expr):
+                    names |= out[other]
+            out[finding.spec.id] = frozenset(names)
+        return out
+
+    @cached_property
     def thresholds(self) -> dict[str, set[Any]]:
         """Every value each field is compared with anywhere in the base."""
         out: dict[str, set[Any]] = {}
@@ -378,24 +391,22 @@ def _allowed(spec: FieldSpec) -> str:
 
 # ---- helpers shared by the checker and the missing-information search ------------------
 
-def finding_fields(knowledge: Knowledge, finding_id: str) -> set[str]:
+def finding_fields(knowledge: Knowledge, finding_id: str) -> frozenset[str]:
     """The input fields a finding depends on, directly or through other findings."""
-    finding = knowledge.by_id[finding_id]
-    out: set[str] = set()
-    for expr in finding.states.values():
-        out |= cond.field_names(expr)
-        for name in cond.state_names(expr):
-            out |= finding_fields(knowledge, name)
-    return out
+    return knowledge.finding_fields[finding_id]
 
 
-def derive_states(knowledge: Knowledge, values: dict[str, Any], upto: str | None = None) -> dict[str, str]:
+def derive_states(
+    knowledge: Knowledge, values: dict[str, Any], upto: str | None = None, only: Iterable[Compiled] | None = None
+) -> dict[str, str]:
     """Findings' states from known values, in dependency order (Python reading of the rules).
 
-    Used to check the base when it loads; assessments run on the engine.
+    Used to check the base when it loads and to tell apart candidate values in the
+    missing-information search; assessments run on the engine. `only` restricts the
+    work to some findings (with every finding they read, in dependency order).
     """
     states: dict[str, str] = {}
-    for finding in knowledge.findings:
+    for finding in knowledge.findings if only is None else only:
         if finding.spec.id == upto:
             break
         for state, expr in finding.states.items():
@@ -403,6 +414,16 @@ def derive_states(knowledge: Knowledge, values: dict[str, Any], upto: str | None
                 states[finding.spec.id] = state
                 break
     return states
+
+
+def with_dependencies(knowledge: Knowledge, finding_ids: Iterable[str]) -> list[Compiled]:
+    """These findings and every finding they read, in dependency order."""
+    needed = set(finding_ids)
+    for finding in reversed(knowledge.findings):
+        if finding.spec.id in needed:
+            for expr in finding.states.values():
+                needed |= cond.state_names(expr)
+    return [f for f in knowledge.findings if f.spec.id in needed]
 
 
 def candidate_values(spec: FieldSpec, thresholds: set[Any], with_null: bool = False) -> list[Any]:

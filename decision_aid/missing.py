@@ -22,7 +22,14 @@ from typing import Any
 
 from decision_aid import conditions as cond
 from decision_aid.engine import PassResult
-from decision_aid.knowledge import Compiled, Knowledge, candidate_values, finding_fields
+from decision_aid.knowledge import (
+    Compiled,
+    Knowledge,
+    candidate_values,
+    derive_states,
+    finding_fields,
+    with_dependencies,
+)
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
 from decision_aid.vocabulary import fields
 
@@ -35,6 +42,7 @@ class Dependencies:
 
     knowledge: Knowledge
     _rule_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    _views: dict[tuple[str, ...], tuple[list[str], list[Compiled], list[cond.Atom]]] = field(default_factory=dict)
 
     def rule_fields(self, rule_id: str) -> frozenset[str]:
         """The fields a rule depends on: directly, through findings, and through tags."""
@@ -105,6 +113,26 @@ class Dependencies:
             out[name] = kept
         return out
 
+    def signature(self, group: tuple[str, ...], values: dict[str, Any]) -> tuple:
+        """Everything the rules can see of these fields: the states of the findings that
+        depend on them and the truth of every rule atom that names them. Two sets of
+        values with the same signature give the same engine result."""
+        findings, needed, atoms = self._seen_through(group)
+        states = derive_states(self.knowledge, values, only=needed) if findings else {}
+        return tuple(states.get(f) for f in findings), tuple(cond.holds(a, values, {}) for a in atoms)
+
+    def _seen_through(self, group: tuple[str, ...]) -> tuple[list[str], list[Compiled], list[cond.Atom]]:
+        if group not in self._views:
+            names = set(group)
+            kb = self.knowledge
+            findings = [c.spec.id for c in kb.findings if names & kb.finding_fields[c.spec.id]]
+            atoms = [
+                a for c, direct in self.direct_fields if names & direct
+                for a in cond.atoms(c.expr) if getattr(a, "field", None) in names
+            ]
+            self._views[group] = (findings, with_dependencies(kb, findings), atoms)
+        return self._views[group]
+
     def movable(self, option: str, names: Iterable[str], verdict: str, fired: list[Compiled]) -> bool:
         """Could changing these fields change this option's verdict?"""
         names = set(names)
@@ -167,11 +195,17 @@ def search(
     for group, credited in undecided_groups(deps, values, result).items():
         movable = {o for o in credited if deps.movable(o, group, verdicts[o], fired[o])}
         changed: set[str] = set()
+        seen = {deps.signature(group, values)} if movable else set()
         for combo in itertools.product(*(deps.candidates[f] for f in group)) if movable else ():
             if changed == movable:
                 break
+            trial = {**values, **dict(zip(group, combo))}
+            signature = deps.signature(group, trial)
+            if signature in seen:  # the rules see no difference: the pass cannot matter
+                continue
+            seen.add(signature)
             passes += 1
-            other = reassess({**values, **dict(zip(group, combo))})
+            other = reassess(trial)
             changed |= {o for o in movable if other[o] != verdicts[o]}
         for name in group:
             changed_by.setdefault(name, set()).update(changed)

@@ -1,0 +1,181 @@
+"""Benchmark: `python -m decision_aid.bench` prints every figure of the performance budget.
+
+Measured in one run, over the shared example patients (when found) and seeded
+random valid patients, on one warm process unless said otherwise:
+
+- the compiled ruleset driven with no-op actions (the bare durable-rules cost);
+- one engine pass through the wrapper (budget: median within 2x the bare cost);
+- a full assess() with its missing information (budget: median < 10 ms, p99 < 30 ms);
+- a Consultation rerun with "what would change it" (budget: < 200 ms), when available;
+- a 10,000-patient batch on every core (budget: < 60 s);
+- `decision-aid assess` as a new process (budget: < 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import durable_rules_engine as dre
+
+from decision_aid.assessment import DecisionAid, default_aid
+from decision_aid.compiler import PATIENT, SCREEN, read_states, screen_fields
+from decision_aid.samples import random_patients
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m decision_aid.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=2000, help="seeded random patients (default 2000)")
+    parser.add_argument("--batch", type=int, default=10_000, help="patients in the batch run (default 10000)")
+    parser.add_argument("--examples", type=Path, default=None, help="folder of example patient JSON files")
+    parser.add_argument("--seed", type=int, default=20261122)
+    args = parser.parse_args(argv)
+
+    aid = default_aid()
+    examples = _examples(args.examples)
+    patients = examples + random_patients(args.patients, seed=args.seed)
+    print(f"decision_aid benchmark: knowledge {aid.knowledge.version}, {aid.engine.rule_count} compiled rules")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {len(examples)} examples + {args.patients} random")
+    print()
+    failures = 0
+
+    facts = [aid.explain(p).facts for p in patients]
+    bare = _bare_ms(aid, facts)
+    one = _median_ms(aid.engine.run, facts)
+    failures += _report("engine pass, bare durable-rules (no-op actions)", f"median {bare:.3f} ms")
+    failures += _report("engine pass through the wrapper", f"median {one:.3f} ms = {one / bare:.2f}x bare", one <= 2 * bare)
+
+    times = sorted(_time_ms(aid.assess, p) for p in patients)
+    median, p99 = statistics.median(times), times[int(0.99 * (len(times) - 1))]
+    failures += _report(
+        "full assess() with missing information",
+        f"median {median:.2f} ms, p99 {p99:.2f} ms, max {times[-1]:.2f} ms",
+        median < 10 and p99 < 30,
+    )
+
+    rerun = _consultation_rerun(aid, patients)
+    if rerun is not None:
+        failures += _report("Consultation rerun incl. what would change it", f"median {rerun[0]:.1f} ms, p99 {rerun[1]:.1f} ms", rerun[1] < 200)
+
+    seconds = _batch_seconds(args.batch, args.seed)
+    failures += _report(f"batch of {args.batch:,} patients, all cores", f"{seconds:.1f} s ({args.batch / seconds:,.0f}/s)", seconds < 60)
+
+    cold = _cold_start_seconds(examples[0] if examples else random_patients(1, args.seed)[0])
+    failures += _report("`decision-aid assess` cold start", f"median {cold:.2f} s", cold < 1)
+    print()
+    print("all within budget" if not failures else f"{failures} figure(s) over budget")
+    return 1 if failures else 0
+
+
+def _report(name: str, figure: str, ok: bool | None = None) -> int:
+    verdict = "" if ok is None else ("  ok" if ok else "  OVER BUDGET")
+    print(f"{name:<48} {figure}{verdict}")
+    return 0 if ok in (None, True) else 1
+
+
+def _examples(folder: Path | None) -> list[dict[str, Any]]:
+    candidates = [folder] if folder else [Path("../shared/examples"), Path("tests/data")]
+    for candidate in candidates:
+        if candidate and candidate.is_dir():
+            return [json.loads(p.read_text()) for p in sorted(candidate.glob("*.json"))]
+    return []
+
+
+def _time_ms(func: Callable[[Any], Any], arg: Any) -> float:
+    start = time.perf_counter()
+    func(arg)
+    return (time.perf_counter() - start) * 1000
+
+
+def _median_ms(func: Callable[[Any], Any], args: list[Any]) -> float:
+    for arg in args[:50]:  # warm up
+        func(arg)
+    return statistics.median(_time_ms(func, a) for a in args)
+
+
+def _bare_ms(aid: DecisionAid, patients_facts: list[dict[str, Any]]) -> float:
+    """Median time of the same compiled ruleset with the same facts (every derived fact the
+    real pass asserts included), driven straight through durable_rules_engine with actions
+    that do nothing: the cost of durable-rules itself."""
+    handle = dre.create_ruleset("decision_aid_bench_bare", json.dumps(aid.engine.definition))
+    read = read_states(aid.knowledge)
+    fact_lists = []
+    for values in patients_facts:
+        result = aid.engine.run(values)
+        screen = {k: values[k] for k in screen_fields(aid.knowledge) if k in values}
+        facts = [{"t": SCREEN, **screen}]
+        if not result.urgent:
+            facts.append({"t": PATIENT, **values})
+            derived = [*result.findings.items(), *((t, "present") for t in sorted(result.tags))]
+            facts += [{"t": "derived", "id": n, "state": s} for n, s in derived if (n, s) in read]
+        fact_lists.append(facts)
+
+    def bare(facts: list[dict[str, Any]]) -> None:
+        try:
+            for fact in facts:
+                _, state = dre.assert_fact(handle, json.dumps({"sid": "bench", **fact}))
+                started = dre.start_action_for_state(handle, state)
+                message = started[1] if started else None
+                while message:
+                    message = dre.complete_and_start_action(handle, state)
+        finally:
+            dre.delete_state(handle, "bench")
+
+    return _median_ms(bare, fact_lists)
+
+
+def _consultation_rerun(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float] | None:
+    try:
+        from decision_aid.counterfactuals import what_would_change
+    except ImportError:
+        return None
+    times = []
+    for patient in patients[:300]:
+        start = time.perf_counter()
+        assessment = aid.assess(patient)
+        what_would_change(patient, assessment)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.99 * (len(times) - 1))]
+
+
+def _batch_seconds(count: int, seed: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "patients.jsonl"
+        source.write_text("".join(json.dumps(p) + "\n" for p in random_patients(count, seed=seed + 1)))
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "decision_aid", "batch", str(source), "-o", str(Path(folder) / "out.jsonl")],
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"batch failed ({done.returncode}): {done.stderr[-500:]}")
+    return seconds
+
+
+def _cold_start_seconds(patient: dict[str, Any]) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "patient.json"
+        path.write_text(json.dumps(patient))
+        command = [sys.executable, "-m", "decision_aid", "assess", str(path), "--format", "json"]
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=True)
+            runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
