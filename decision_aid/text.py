@@ -44,4 +44,6 @@ def summary(assessment: Assessment) -> str:
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ")
+    return textwrap.wrap(
+        text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
