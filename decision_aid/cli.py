@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from decision_aid.errors import DecisionAidError, InputError, KnowledgeError
+from decision_aid.errors import DecisionAidError, InputError, InputProblem, KnowledgeError
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # a bug: one clear line rather than a traceback
+        print(f"internal error: {error!r} (please report it)", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -71,9 +74,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8")
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError([InputProblem("(input)", "not UTF-8 text: expected JSON")]) from None
 
 
 def _assess(args: argparse.Namespace) -> int:

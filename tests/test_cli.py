@@ -121,3 +121,12 @@ def test_the_cli_does_not_import_streamlit():
     code = "import sys; from decision_aid.cli import main; main(['schema']); assert 'streamlit' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_non_utf8_input_exits_2_and_a_directory_exits_1(tmp_path):
+    binary = tmp_path / "patient.json"
+    binary.write_bytes(b"\xff\xfe{")
+    done = run("assess", str(binary))
+    assert done.returncode == 2 and "not UTF-8" in done.stderr
+    done = run("assess", str(tmp_path))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
