@@ -27,6 +27,7 @@ MAX_POINTS = 2500  # engine passes in one sweep (about 0.6 ms each): keeps a pag
 
 # ---- which values to try ------------------------------------------------------------
 
+
 def is_numeric(name: str) -> bool:
     return fields()[name].kind in ("integer", "number")
 
@@ -43,7 +44,7 @@ def default_range(name: str, aid: DecisionAid | None = None) -> tuple[float, flo
     spec = fields()[name]
     marks = thresholds(name, aid)
     if not marks:
-        return spec.minimum, spec.maximum
+        return _as_kind(spec, spec.minimum), _as_kind(spec, spec.maximum)
     span = marks[-1] - marks[0]
     pad = max(span, abs(marks[-1]), 10 * spec.step)
     low = max(spec.minimum, marks[0] - pad)
@@ -88,6 +89,7 @@ def _as_kind(spec: FieldSpec, value: float) -> int | float:
 
 # ---- sweeps --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SkippedPoint:
     """A point of the sweep that breaks an input rule, with the problems found."""
@@ -107,9 +109,7 @@ class Sweep:
 
     def verdicts_at(self, **values: Any) -> dict[str, str]:
         """option -> verdict at one point of the sweep."""
-        return {
-            r["option"]: r["verdict"] for r in self.rows if all(r[k] == v for k, v in values.items())
-        }
+        return {r["option"]: r["verdict"] for r in self.rows if all(r[k] == v for k, v in values.items())}
 
     def runs(self) -> dict[str, list[tuple[Any, Any, str]]]:
         """For a one-factor sweep: option -> (first value, last value, verdict) for each stretch of one verdict.
@@ -162,7 +162,7 @@ def sweep(
     rows: list[dict[str, Any]] = []
     skipped: list[SkippedPoint] = []
     for combo in grid:
-        point = dict(zip(names, combo))
+        point = dict(zip(names, combo, strict=True))
         try:
             patient = parse_factors({**start, **point})
         except InputError as error:
@@ -174,6 +174,7 @@ def sweep(
 
 
 # ---- two scenarios ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Difference:

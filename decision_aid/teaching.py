@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from decision_aid import conditions as cond
 from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge, rules_dir
@@ -31,6 +32,7 @@ def cases_dir() -> Path:
 
 
 # ---- the case files -------------------------------------------------------------------
+
 
 class TeachingPoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -81,41 +83,44 @@ def load_cases(directory: Path | None = None, knowledge: Knowledge | None = None
     for path in files:
         name = f"teaching_cases/{path.name}"
         for item in _read(path, name, problems):
+            found: list[str] = []
+            case = _check(item, name, knowledge, found)
             case_id = str(item.get("id", "?")) if isinstance(item, dict) else "?"
-
-            def problem(message: str, case_id: str = case_id) -> None:
-                problems.append(KnowledgeProblem(name, case_id, message))
-
-            try:
-                spec = CaseSpec.model_validate(item)
-            except ValidationError as error:
-                for e in error.errors(include_url=False):
-                    where = ".".join(str(p) for p in e["loc"])
-                    problem(f"{where}: {e['msg']}" if where else e["msg"])
-                continue
-            if spec.id in seen:
-                problem(f"duplicate case id (also in {seen[spec.id]})")
-            seen.setdefault(spec.id, name)
-            for option in OPTIONS:
-                if option not in spec.expected:
-                    problem(f"expected: no verdict for {option}")
-            for point in spec.teaching_points:
-                for rule_id in point.rules:
-                    if rule_id not in knowledge.by_id:
-                        problem(f"teaching point cites unknown rule id '{rule_id}'")
-                for cid in point.evidence:
-                    if cid not in knowledge.citations:
-                        problem(f"teaching point cites unknown citation id '{cid}' (not in bibliography.yaml)")
-            try:
-                patient = parse_factors(spec.factors)
-            except InputError as error:
-                for p in error.problems:
-                    problem(f"factors.{p.field}: {p.message}")
-                continue
-            cases.append(Case(spec, name, patient))
+            if case is not None:
+                if case.id in seen:
+                    found.append(f"duplicate case id (also in {seen[case.id]})")
+                seen.setdefault(case.id, name)
+            problems += [KnowledgeProblem(name, case_id, message) for message in found]
+            if case is not None and not found:
+                cases.append(case)
     if problems:
         raise KnowledgeError(problems)
     return cases
+
+
+def _check(item: Any, file: str, knowledge: Knowledge, problems: list[str]) -> Case | None:
+    """One case from its file entry; each problem found is added to `problems`."""
+    try:
+        spec = CaseSpec.model_validate(item)
+    except ValidationError as error:
+        for e in error.errors(include_url=False):
+            where = ".".join(str(p) for p in e["loc"])
+            problems.append(f"{where}: {e['msg']}" if where else e["msg"])
+        return None
+    problems += [f"expected: no verdict for {option}" for option in OPTIONS if option not in spec.expected]
+    for point in spec.teaching_points:
+        problems += [f"teaching point cites unknown rule id '{r}'" for r in point.rules if r not in knowledge.by_id]
+        problems += [
+            f"teaching point cites unknown citation id '{c}' (not in bibliography.yaml)"
+            for c in point.evidence
+            if c not in knowledge.citations
+        ]
+    try:
+        patient = parse_factors(spec.factors)
+    except InputError as error:
+        problems += [f"factors.{p.field}: {p.message}" for p in error.problems]
+        return None
+    return Case(spec, file, patient)
 
 
 def _read(path: Path, name: str, problems: list[KnowledgeProblem]) -> list[Any]:
@@ -131,6 +136,7 @@ def _read(path: Path, name: str, problems: list[KnowledgeProblem]) -> list[Any]:
 
 
 # ---- scoring ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OptionScore:
@@ -170,6 +176,7 @@ def score_case(case: Case, answers: Mapping[str, str | None], aid: DecisionAid |
 
 # ---- the reasoning, step by step ------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FactStep:
     field: str
@@ -182,7 +189,7 @@ class FindingStep:
     id: str
     label: str
     state: str
-    because: str  # the condition of that state, as readable text
+    because: str  # the branch of that state's condition that holds, as readable text
     explanation: str
 
 
@@ -232,7 +239,7 @@ AGGREGATION_WORDS = {
     "not_applicable": "Any 'excludes' gives not applicable.",
     "opposes": "No 'excludes', and any 'opposes' gives not advised.",
     "nothing": "No rule supports it, so nothing indicates it: not advised.",
-    "discuss_with_caution": "'supports' with any 'cautions' (and no 'opposes' or 'excludes') gives discuss with caution.",
+    "discuss_with_caution": "'supports' with any 'cautions' (no 'opposes' or 'excludes') gives discuss with caution.",
     "worth_discussing": "'supports' with no 'cautions', 'opposes' or 'excludes' gives worth discussing.",
 }
 
@@ -251,7 +258,7 @@ def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | No
             f,
             knowledge.by_id[f].spec.label,
             state,
-            describe_condition(knowledge.by_id[f].states[state]),
+            _because(knowledge.by_id[f].states[state], explained.facts, result.findings),
             knowledge.by_id[f].spec.explanation,
         )
         for f, state in result.findings.items()
@@ -261,19 +268,43 @@ def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | No
     return Reasoning(facts, unknown, flags, findings, rules, aggregation, explained.assessment)
 
 
+def _because(expr: cond.Expr, values: dict[str, Any], states: dict[str, str]) -> str:
+    """The branch of a condition that holds for these facts, as readable text (else the whole condition)."""
+    for conjunct in cond.dnf(expr):
+        if all(cond.holds(atom, values, states) for atom in conjunct):
+            return describe_condition(conjunct[0] if len(conjunct) == 1 else cond.All(conjunct))
+    return describe_condition(expr)
+
+
 def _rule_step(knowledge: Knowledge, rule_id: str, kind: str) -> RuleStep:
     c = knowledge.by_id[rule_id]
     spec = c.spec
     if kind == "red flag":
-        return RuleStep(rule_id, kind, OPTIONS, ("excludes",), None, describe_condition(c.expr), spec.explanation,
-                        tuple(spec.evidence))
+        return RuleStep(
+            rule_id,
+            kind,
+            OPTIONS,
+            ("excludes",),
+            None,
+            describe_condition(c.expr),
+            spec.explanation,
+            tuple(spec.evidence),
+        )
     return RuleStep(
-        rule_id, kind, tuple(spec.options), tuple(spec.effects), spec.note, describe_condition(c.expr),
-        spec.explanation or "", tuple(spec.evidence),
+        rule_id,
+        kind,
+        tuple(spec.options),
+        tuple(spec.effects),
+        spec.note,
+        describe_condition(c.expr),
+        spec.explanation or "",
+        tuple(spec.evidence),
     )
 
 
-def _aggregation(option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep, ...], assessment: Assessment) -> AggregationStep:
+def _aggregation(
+    option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep, ...], assessment: Assessment
+) -> AggregationStep:
     verdict = assessment.options[option].verdict
     if flags:
         effects = tuple((f.id, "excludes") for f in flags)
@@ -289,6 +320,7 @@ def _aggregation(option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep
 
 # ---- keeping the library honest ---------------------------------------------------------
 
+
 def consistency_problems(cases: list[Case], aid: DecisionAid | None = None) -> list[KnowledgeProblem]:
     """Cases whose recorded verdicts differ from the engine's, or whose teaching points cite a rule that
     played no part in the case: after a rule change, these cases' teaching points need re-reading."""
@@ -299,9 +331,11 @@ def consistency_problems(cases: list[Case], aid: DecisionAid | None = None) -> l
         for option in OPTIONS:
             engine = steps.assessment.options[option].verdict
             if case.spec.expected[option] != engine:
-                problems.append(KnowledgeProblem(
-                    case.file, case.id, f"expected {option} {case.spec.expected[option]}, the engine gives {engine}"
-                ))
+                problems.append(
+                    KnowledgeProblem(
+                        case.file, case.id, f"expected {option} {case.spec.expected[option]}, the engine gives {engine}"
+                    )
+                )
         for point in case.spec.teaching_points:
             for rule_id in point.rules:
                 if rule_id not in steps.cited_ids:

@@ -1,0 +1,102 @@
+"""Knowledge base: every red flag, finding, rule and citation, readable, searchable and filterable."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+import streamlit as st
+
+from app_pages import ui
+from decision_aid import catalogue
+from decision_aid.labels import OPTION_NAMES
+from decision_aid.models import EFFECTS, OPTIONS
+
+log = logging.getLogger(__name__)
+
+EFFECT_STYLE = {  # colour, and always the effect in words
+    "supports": "#1b5e20",
+    "cautions": "#8a4b00",
+    "opposes": "#b71c1c",
+    "excludes": "#424242",
+    catalogue.NOTE: "#0d47a1",
+}
+
+
+@st.cache_resource
+def _catalogue() -> tuple[list[catalogue.Entry], list[catalogue.CitationEntry]]:
+    knowledge = ui.aid().knowledge
+    return catalogue.entries(knowledge), catalogue.citations(knowledge)
+
+
+def _effect_badge(effect: str) -> str:
+    colour = EFFECT_STYLE[effect]
+    return (
+        f'<span style="color:{colour};border:1px solid {colour};border-radius:0.4rem;'
+        f'padding:0 0.4rem;font-size:0.9em">{html.escape(effect)}</span>'
+    )
+
+
+def show_entry(entry: catalogue.Entry, references: dict[str, str]) -> None:
+    label = f"{entry.kind}: {entry.title}" + (f" ({entry.id})" if entry.title != entry.id else "")
+    if entry.kind != "finding":
+        label += f" · {', '.join(entry.effects)} · when {entry.conditions[0][1]}"
+    with st.expander(label):
+        if entry.effects:
+            st.markdown(" ".join(_effect_badge(e) for e in entry.effects), unsafe_allow_html=True)
+        if entry.options:
+            st.markdown("**Options:** " + ", ".join(OPTION_NAMES[o] for o in entry.options))
+        for heading, text in entry.conditions:
+            st.markdown(f"**{heading.capitalize()}:** {text}")
+        if entry.alert:
+            st.markdown(f"**What to do:** {entry.alert}")
+        if entry.note:
+            st.markdown(f"**Note:** {entry.note}")
+        if entry.explanation:
+            st.markdown(f"**For the clinician:** {entry.explanation}")
+        if entry.patient_explanation:
+            st.markdown(f"**For the patient:** {entry.patient_explanation}")
+        if entry.tags:
+            st.markdown("**Sets tags:** " + ", ".join(f"`{t}`" for t in entry.tags))
+        if entry.evidence:
+            st.markdown("**Evidence:**\n" + "\n".join(f"- `{c}`: {references[c]}" for c in entry.evidence))
+        st.caption(f"`{entry.id}` · rules/{entry.file} · reviewed {entry.reviewed.isoformat()}")
+
+
+def main() -> None:
+    knowledge = ui.aid().knowledge
+    entries, citations = _catalogue()
+    st.title("Knowledge base")
+    dates = sorted({e.reviewed for e in entries})
+    st.markdown(
+        f"Knowledge version **{knowledge.version}** · {len(knowledge.red_flags)} red flags, "
+        f"{len(knowledge.findings)} findings, {len(knowledge.rules)} option rules, {len(citations)} citations · "
+        f"reviewed {dates[0].isoformat()}" + (f" to {dates[-1].isoformat()}" if len(dates) > 1 else "")
+    )
+    text = st.text_input("Search", placeholder="a word, a rule id, a citation: e.g. osteoporosis, coflex, nice-ng59")
+    left, middle, right = st.columns(3)
+    options = left.multiselect("Options", OPTIONS, format_func=OPTION_NAMES.get, placeholder="all options")
+    effects = middle.multiselect("Effects", [*reversed(EFFECTS), catalogue.NOTE], placeholder="all effects")
+    kinds = right.multiselect("Kinds", catalogue.KINDS, placeholder="all kinds")
+    found = catalogue.search(entries, text, options, effects, kinds)
+    filtered = bool(options or effects or kinds)
+    cited = catalogue.search_citations(citations, text, {e.id for e in found} if filtered else None)
+    rules_tab, citations_tab = st.tabs([f"Rules and findings ({len(found)})", f"Citations ({len(cited)})"])
+    references = {c.id: c.reference for c in citations}
+    with rules_tab:
+        st.caption(f"Showing {len(found)} of {len(entries)} entries.")
+        for entry in found:
+            show_entry(entry, references)
+    with citations_tab:
+        st.caption(f"Showing {len(cited)} of {len(citations)} citations.")
+        for c in cited:
+            by = ", ".join(f"`{i}`" for i in c.cited_by) or "no rule (a reference for the patient view)"
+            st.markdown(f"**{c.id}**: {c.reference}  \nCited by: {by}")
+
+
+try:
+    main()
+except Exception:  # never a traceback on screen
+    log.exception("Knowledge base page failed")
+    st.error("Something went wrong on this page. Please reload; the details are in the server log.")
+ui.footer()

@@ -1,0 +1,190 @@
+"""The Explore, Teaching and Knowledge-base pages, run with Streamlit's AppTest."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from decision_aid import catalogue, default_aid, teaching
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.models import parse_factors
+
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
+PATIENT = json.loads((Path(__file__).parent / "data" / "grade1-degenerative-stenosis.json").read_text())
+
+
+def run(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def calm(at: AppTest) -> None:
+    """Rendered without an exception and without an error message."""
+    assert not at.exception
+    assert not [e.value for e in at.error]
+
+
+def chart_data(at: AppTest):
+    (chart,) = at.get("vega_lite_chart")
+    frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
+    (verdicts,) = [f for f in frames if "verdict" in f.columns]  # beside it: the threshold lines
+    return verdicts
+
+
+@pytest.mark.parametrize("page", ["explore.py", "teaching.py", "knowledge_base.py"])
+def test_each_page_renders_with_the_knowledge_version(page):
+    at = run(page)
+    calm(at)
+    assert any(default_aid().knowledge.version in c.value for c in at.caption)
+
+
+# ---- Explore ------------------------------------------------------------------------------
+
+
+def test_explore_chart_shows_the_engine_verdict_at_each_point():
+    # the Consultation page keeps its patient as JSON values of every field, nulls included
+    at = run("explore.py", patient=parse_factors(PATIENT).model_dump(mode="json"))
+    calm(at)
+    assert at.selectbox[0].value == "The patient on the Consultation page"
+    data = chart_data(at)
+    for value in (2.9, 3.0):
+        point = data[data["translation_mm"] == value]
+        shown = dict(zip(point["option"], point["verdict"], strict=True))
+        assert shown == default_aid().verdicts(parse_factors({**PATIENT, "translation_mm": value}).known_values())
+        words = dict(zip(point["option name"], point["verdict in words"], strict=True))
+        assert words == {OPTION_NAMES[o]: VERDICT_WORDS[v] for o, v in shown.items()}
+
+
+def test_explore_two_factors_and_skipped_points():
+    at = run("explore.py", patient=PATIENT)
+    at.selectbox[1].set_value("conservative_care_weeks")
+    at.selectbox[2].set_value("slip_grade").run()
+    calm(at)
+    data = chart_data(at)
+    row = data[(data["conservative_care_weeks"] == 12) & (data["slip_grade"] == 2)]
+    expected = default_aid().verdicts(
+        parse_factors({**PATIENT, "conservative_care_weeks": 12, "slip_grade": 2}).known_values()
+    )
+    assert dict(zip(row["option"], row["verdict"], strict=True)) == expected
+    assert any("not assessed" in i.value for i in at.info)  # grade 0 with a degenerative slip type
+    assert set(data["slip_grade"]) == {1, 2, 3, 4, 5}
+
+
+def test_explore_says_so_when_no_point_is_valid():
+    at = run("explore.py", patient=PATIENT)  # 28 weeks of care: no symptom duration under 28 weeks is valid
+    at.selectbox[1].set_value("symptom_duration_weeks").run()
+    at.slider[0].set_value((0, 20)).run()
+    calm(at)
+    assert not at.get("vega_lite_chart")
+    assert any("No point in this range" in w.value for w in at.warning)
+
+
+def test_explore_compare_highlights_what_changed():
+    at = run("explore.py", patient=PATIENT)
+    at.multiselect[0].set_value(["smoker", "translation_mm"]).run()
+    at.selectbox(key="b-smoker").set_value(True)
+    at.number_input(key="b-translation_mm").set_value(4.0).run()
+    calm(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "smoker: no → **yes**" in text
+    assert "translation on flexion-extension (mm): 2.5 → **4.0**" in text
+    assert "▼ less favourable" in text  # decompression alone: instability from 3 mm
+
+
+def test_explore_invalid_scenario_and_patient_give_calm_messages():
+    at = run("explore.py", patient=PATIENT)
+    at.multiselect[0].set_value(["conservative_care_weeks"]).run()
+    at.number_input(key="b-conservative_care_weeks").set_value(100).run()
+    assert not at.exception
+    assert any("conservative care" in e.value for e in at.error)
+    at = run("explore.py", patient={"age": 50})
+    assert not at.exception
+    assert any("not complete" in e.value for e in at.error)
+
+
+# ---- Teaching -------------------------------------------------------------------------------
+
+
+def test_teaching_hides_the_answer_until_submitted_then_scores_like_the_package():
+    at = run("teaching.py")
+    calm(at)
+    case = next(c for c in teaching.load_cases() if c.id == at.selectbox[0].value)
+    assert not at.metric and len(at.radio) == 6
+    answers = {}
+    for radio, verdict in zip(
+        at.radio,
+        ["worth_discussing", "not_advised", "not_advised", "not_advised", "not_applicable", "discuss_with_caution"],
+        strict=True,
+    ):
+        radio.set_value(verdict)
+        answers[radio.key.rsplit("-", 1)[-1]] = verdict  # key: answer-<case id>-<option>
+    assert set(answers) == set(OPTION_NAMES)
+    at.button[0].click().run()
+    calm(at)
+    expected = teaching.score_case(case, answers)
+    assert [m.value for m in at.metric] == [f"{expected.right} / {expected.total}"]
+    assert not at.radio  # committed: the form is gone
+    titles = [e.label for e in at.expander]
+    assert "1. Facts sent to the engine" in titles and "5. How each verdict was reached" not in titles
+    next(b for b in at.button if b.label == "Show every step").click().run()
+    calm(at)
+    assert "5. How each verdict was reached" in [e.label for e in at.expander]
+
+
+def test_teaching_asks_for_every_verdict_before_scoring():
+    at = run("teaching.py")
+    at.radio[0].set_value("worth_discussing")
+    at.button[0].click().run()
+    calm(at)
+    assert not at.metric
+    assert any("every option" in w.value for w in at.warning)
+
+
+def test_teaching_red_flag_case_shows_suspended_options():
+    at = run("teaching.py")
+    at.multiselect[0].set_value(["red flags"]).run()
+    assert at.selectbox[0].value.startswith("red-flag")
+    for radio in at.radio:
+        radio.set_value("not_applicable")
+    at.button[0].click().run()
+    calm(at)
+    assert [m.value for m in at.metric] == ["6 / 6"]
+    assert any("suspended: urgent referral" in m.value for m in at.markdown)
+
+
+# ---- Knowledge base ---------------------------------------------------------------------------
+
+
+def test_knowledge_base_search_filters_the_list():
+    at = run("knowledge_base.py")
+    entries = catalogue.entries(default_aid().knowledge)
+    assert len(at.expander) == len(entries)
+    at.text_input[0].input("osteoporosis").run()
+    calm(at)
+    expected = catalogue.search(entries, "osteoporosis")
+    assert 0 < len(at.expander) == len(expected) < len(entries)
+    assert all(e.id in x.label for e, x in zip(expected, at.expander, strict=True))
+    at.multiselect[0].set_value(["fusion"]).run()
+    assert len(at.expander) == len(catalogue.search(entries, "osteoporosis", options=["fusion"]))
+
+
+def test_knowledge_base_shows_readable_conditions_and_review_dates():
+    at = run("knowledge_base.py")
+    at.text_input[0].input("fusion.slip-grade-2-or-more").run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "slip grade is II or more" in text
+    assert any("reviewed 2026" in c.value for c in at.caption)
+
+
+def test_a_failure_inside_a_page_shows_a_calm_message(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(catalogue, "search", broken)
+    at = run("knowledge_base.py")
+    assert not at.exception
+    assert [e.value for e in at.error] and "boom" not in at.error[0].value
