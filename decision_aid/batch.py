@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -29,15 +30,27 @@ class Counts:
     failed: int = 0
 
 
-def assess_line(numbered: tuple[int, str]) -> tuple[str, str]:
+def split_lines(data: bytes) -> list[bytes]:
+    """JSONL lines: split on newline only (JSON text may hold U+2028 and the like);
+    trailing blank lines at the end of the file are not patients."""
+    lines = data.split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def assess_line(numbered: tuple[int, bytes]) -> tuple[str, str]:
     """One line -> ("ok" | "invalid" | "failed", output JSON line)."""
     from decision_aid.assessment import assess
 
-    number, line = numbered
+    number, raw = numbered
     try:
+        line = raw.decode("utf-8-sig") if number == 1 else raw.decode("utf-8")
         if not line.strip():
             raise InputError([])
         return "ok", assess(line).model_dump_json()
+    except UnicodeDecodeError:
+        return "invalid", json.dumps({"line": number, "error": "not UTF-8 text: expected JSON"})
     except InputError as error:
         message = str(error) or "empty line: expected one patient as a JSON object"
         return "invalid", json.dumps({"line": number, "error": message})
@@ -45,14 +58,16 @@ def assess_line(numbered: tuple[int, str]) -> tuple[str, str]:
         return "failed", json.dumps({"line": number, "error": f"internal error: {error!r}"})
 
 
-def run_batch(lines: list[str], out: TextIO, progress: TextIO, workers: int | None = None) -> Counts:
+def run_batch(lines: list[bytes], out: TextIO, progress: TextIO, workers: int | None = None) -> Counts:
     numbered = list(enumerate(lines, start=1))
     workers = workers or os.cpu_count() or 1
     counts = Counts()
     bar = _Progress(len(numbered), progress)
     if workers > 1 and len(numbered) >= _POOL_THRESHOLD:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            _collect(pool.imap(assess_line, numbered, chunksize=_CHUNK), out, counts, bar)
+        # A dead worker raises BrokenProcessPool here instead of hanging the batch.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            _collect(pool.map(assess_line, numbered, chunksize=_CHUNK), out, counts, bar)
     else:
         _collect(map(assess_line, numbered), out, counts, bar)
     bar.done()

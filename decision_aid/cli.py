@@ -39,8 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes exit 1: the contract keeps exit code 2 for invalid patient input."""
+
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="decision-aid",
         description="Rule-based decision aid for lumbar spine surgery: a discussion aid, never an order.",
     )
@@ -76,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 def _read(path: str) -> str:
     try:
         if path == "-":
-            return sys.stdin.buffer.read().decode("utf-8")
-        return Path(path).read_text(encoding="utf-8")
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError([InputProblem("(input)", "not UTF-8 text: expected JSON")]) from None
 
@@ -95,9 +103,10 @@ def _assess(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from decision_aid.batch import run_batch
+    from decision_aid.batch import run_batch, split_lines
 
-    lines = _read(args.file).splitlines()
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    lines = split_lines(data)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             counts = run_batch(lines, out, sys.stderr, workers=args.workers)

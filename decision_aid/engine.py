@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine as dre
@@ -55,6 +56,7 @@ class _Pass:
         self.tags: set[str] = set()
         self.fired: dict[str, None] = {}
         self.trace: list[str] = []
+        self.refused = False  # durable-rules refused a fact: do not touch this session again
 
 
 class Engine:
@@ -69,6 +71,7 @@ class Engine:
         self._sids = itertools.count(1)
         name = f"decision_aid_{next(_ruleset_names)}"
         self._handle = dre.create_ruleset(name, json.dumps(self.definition))
+        self.leaked_sessions = 0
 
     @property
     def rule_count(self) -> int:
@@ -85,7 +88,13 @@ class Engine:
                 if not record.red_flags:
                     self._assert(record, {"t": PATIENT, **values})
             finally:
-                dre.delete_state(self._handle, record.sid)
+                if record.refused:
+                    # Deleting a session that durable-rules refused a fact in has crashed the
+                    # interpreter here; leaking one session (of 1,024) is the lesser harm.
+                    self.leaked_sessions += 1
+                    log.error("durable-rules refused a fact; session %s left undeleted", record.sid)
+                else:
+                    dre.delete_state(self._handle, record.sid)
         missing = [c.spec.id for c in self.knowledge.findings if c.spec.id not in record.findings]
         if missing and not record.red_flags:
             raise EngineError(f"no state was derived for finding(s) {', '.join(missing)}")
@@ -100,25 +109,30 @@ class Engine:
 
     def _assert(self, record: _Pass, fact: dict[str, Any]) -> None:
         """Assert a fact and run every action it (and what the actions assert) triggers."""
-        state_handle = self._assert_raw(record.sid, fact)
+        state_handle = self._assert_raw(record, fact)
         result = dre.start_action_for_state(self._handle, state_handle)
         message = result[1] if result else None
         while message:
-            rule_name = _rule_name(message)
             try:
+                rule_name = _rule_name(message)
                 self._act(record, self._actions[rule_name])
             except BaseException as error:
                 dre.abandon_action(self._handle, state_handle)
-                if isinstance(error, EngineError):
-                    raise
-                raise EngineError(f"action of {rule_name} failed: {error!r}") from error
+                if isinstance(error, EngineError) or not isinstance(error, Exception):
+                    raise  # ours, or KeyboardInterrupt/SystemExit: pass it on unchanged
+                raise EngineError(f"action for {message[:80]!r} failed: {error!r}") from error
             message = dre.complete_and_start_action(self._handle, state_handle)
 
-    def _assert_raw(self, sid: str, fact: dict[str, Any]) -> Any:
-        code, state_handle = dre.assert_fact(self._handle, json.dumps({"sid": sid, **fact}))
+    def _assert_raw(self, record: _Pass, fact: dict[str, Any]) -> Any:
+        try:
+            code, state_handle = dre.assert_fact(self._handle, fact_json({"sid": record.sid, **fact}))
+        except dre.error as error:
+            record.refused = True
+            raise EngineError(f"durable-rules refused fact {fact}: {error}") from None
         if code != _OK:
             # Never expected: the compiler adds a rule for every fact kind, and derived
             # facts are asserted only when some rule reads them.
+            record.refused = True
             raise EngineError(f"durable-rules refused fact {fact} (code {code})")
         return state_handle
 
@@ -146,7 +160,21 @@ class Engine:
 
     def _derive(self, record: _Pass, name: str, state: str) -> None:
         if (name, state) in self._read_states:  # a fact no rule reads would only cost time
-            self._assert_raw(record.sid, {"t": "derived", "id": name, "state": state})
+            self._assert_raw(record, {"t": "derived", "id": name, "state": state})
+
+
+def fact_json(fact: dict[str, Any]) -> str:
+    """A flat fact as JSON that durable-rules can parse: it rejects exponent notation
+    (1e-05), which json.dumps writes for small floats, so those are written in full."""
+    if not any(type(v) is float and "e" in repr(v) for v in fact.values()):
+        return json.dumps(fact)
+    return "{" + ",".join(f"{json.dumps(k)}:{_json_value(v)}" for k, v in fact.items()) + "}"
+
+
+def _json_value(value: Any) -> str:
+    if type(value) is float and "e" in repr(value):
+        return format(Decimal(repr(value)), "f")
+    return json.dumps(value)
 
 
 def _rule_name(message: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -40,13 +40,17 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+RULE_ID = r"^[a-z0-9][a-z0-9._-]*$"  # also safe inside compiled durable-rules names
+NAME = r"^[a-z][a-z0-9_]*$"  # findings and tags, as written in conditions
+
+
 class Citation(_Spec):
-    id: str
+    id: str = Field(pattern=RULE_ID)
     reference: str
 
 
 class FindingSpec(_Spec):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=NAME)
     label: str
     present: str
     absent: str
@@ -57,7 +61,7 @@ class FindingSpec(_Spec):
 
 
 class RedFlagSpec(_Spec):
-    id: str
+    id: str = Field(pattern=RULE_ID)
     when: str
     alert_code: str
     alert: str
@@ -68,12 +72,12 @@ class RedFlagSpec(_Spec):
 
 
 class RuleSpec(_Spec):
-    id: str
+    id: str = Field(pattern=RULE_ID)
     options: list[Option] = Field(min_length=1)
     when: str
     effects: list[Effect] = Field(default_factory=list, max_length=2)
     note: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(pattern=NAME)]] = Field(default_factory=list)
     explanation: str | None = None
     patient_explanation: str
     evidence: list[str] = Field(min_length=1)
@@ -96,7 +100,7 @@ class RuleSpec(_Spec):
 
 
 class FallbackSpec(_Spec):
-    id: str
+    id: str = Field(pattern=RULE_ID)
     explanation: str
     patient_explanation: str
     evidence: list[str] = Field(default_factory=list)
@@ -221,7 +225,9 @@ class _Loader:
         if not version:
             self.problem("knowledge.yaml", "", "needs a 'version'")
 
-        citations = {c.id: c for _, c in self.specs(self.read("bibliography.yaml", "citations"), Citation)}
+        cited = self.specs(self.read("bibliography.yaml", "citations"), Citation)
+        self.check_ids(cited)
+        citations = {c.id: c for _, c in cited}
         red_flags = self.specs(self.read("red_flags.yaml", "red_flags"), RedFlagSpec)
         findings = self.specs(self.read("findings.yaml", "findings"), FindingSpec)
         option_files = sorted(p.relative_to(self.dir).as_posix() for p in (self.dir / "options").glob("*.yaml"))

@@ -190,28 +190,59 @@ def search(
     """The missing-information list, and how many engine passes it took."""
     if result.urgent:
         return [], 0
-    passes = 0
-    changed_by: dict[str, set[str]] = {}
+    trials = _Trials(deps, values, verdicts, reassess)
+    credit: dict[str, set[str]] = {}
     for group, credited in undecided_groups(deps, values, result).items():
         movable = {o for o in credited if deps.movable(o, group, verdicts[o], fired[o])}
-        changed: set[str] = set()
-        seen = {deps.signature(group, values)} if movable else set()
-        for combo in itertools.product(*(deps.candidates[f] for f in group)) if movable else ():
-            if changed == movable:
-                break
-            trial = {**values, **dict(zip(group, combo))}
-            signature = deps.signature(group, trial)
-            if signature in seen:  # the rules see no difference: the pass cannot matter
-                continue
-            seen.add(signature)
-            passes += 1
-            other = reassess(trial)
-            changed |= {o for o in movable if other[o] != verdicts[o]}
-        for name in group:
-            changed_by.setdefault(name, set()).update(changed)
-    found = [_entry(name, changed) for name, changed in changed_by.items() if changed]
+        for name, options in _search_group(trials, group, movable).items():
+            credit.setdefault(name, set()).update(options)
+    found = [_entry(name, options) for name, options in credit.items() if options]
     found.sort(key=lambda m: (-len(m.options), m.field))
-    return found, passes
+    return found, trials.passes
+
+
+def _search_group(trials: _Trials, group: tuple[str, ...], movable: set[str]) -> dict[str, set[str]]:
+    """field -> the options its value can change, trying the group's values together.
+
+    In a joint trial a field is credited with a change only if it is needed:
+    leaving that field unknown again undoes the change.
+    """
+    credit: dict[str, set[str]] = {name: set() for name in group}
+    if not movable:
+        return credit
+    for combo in itertools.product(*(trials.deps.candidates[f] for f in group)):
+        if all(credit[name] == movable for name in group):
+            break
+        trial = dict(zip(group, combo))
+        changed = trials.changed(group, trial, movable)
+        for name in group:
+            if changed - credit[name]:
+                without = {k: v for k, v in trial.items() if k != name}
+                still = trials.changed(group, without, changed) if without else set()
+                credit[name] |= changed - still
+    return credit
+
+
+class _Trials:
+    """Re-assessments of one patient with some unknown fields set, each run at most once."""
+
+    def __init__(self, deps: Dependencies, values: dict[str, Any], verdicts: dict[str, str], reassess: Reassess):
+        self.deps, self.values, self.verdicts, self.reassess = deps, values, verdicts, reassess
+        self.passes = 0
+        self._done: dict[tuple, dict[str, str]] = {}
+
+    def changed(self, group: tuple[str, ...], trial: dict[str, Any], options: set[str]) -> set[str]:
+        """The options among `options` whose verdict differs once `trial` is set."""
+        values = {**self.values, **trial}
+        signature = (group, self.deps.signature(group, values))
+        if signature not in self._done:
+            base = (group, self.deps.signature(group, self.values))
+            self._done[base] = self.verdicts  # the rules see no difference from the patient as is
+            if signature != base:
+                self.passes += 1
+                self._done[signature] = self.reassess(values)
+        outcome = self._done[signature]
+        return {o for o in options if outcome[o] != self.verdicts[o]}
 
 
 def _entry(name: str, changed: set[str]) -> MissingInformation:

@@ -152,9 +152,20 @@ def parse_factors(data: PatientFactors | dict[str, Any] | str | bytes) -> Patien
             return PatientFactors.model_validate_json(data)
         if not isinstance(data, dict):
             raise InputError([InputProblem("(input)", "a patient must be a JSON object")])
+        # A dict is validated exactly as the same object parsed from JSON would be.
+        not_json = [
+            InputProblem(str(k), f"not a JSON value ({type(v).__name__})")
+            for k, v in data.items()
+            if type(v) not in _JSON_SCALARS
+        ]
+        if not_json:
+            raise InputError(not_json)
         return PatientFactors.model_validate(data)
     except ValidationError as error:
         raise InputError(_problems(error)) from None
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None), list, dict)
 
 
 def _problems(error: ValidationError) -> list[InputProblem]:

@@ -22,8 +22,12 @@ def values_of(spec: FieldSpec) -> st.SearchStrategy[Any]:
     elif spec.kind == "integer":
         base = st.integers(int(spec.minimum), int(spec.maximum))
     else:
-        # one decimal, as entered in clinic, and exact threshold values are reachable
-        base = st.integers(int(spec.minimum * 10), int(spec.maximum * 10)).map(lambda v: v / 10)
+        # one decimal as entered in clinic (exact thresholds reachable), and any float
+        # (tiny values such as 1e-05 once crashed durable-rules' JSON parser)
+        base = st.one_of(
+            st.integers(int(spec.minimum * 10), int(spec.maximum * 10)).map(lambda v: v / 10),
+            st.floats(spec.minimum, spec.maximum, allow_nan=False, allow_infinity=False),
+        )
     return st.one_of(st.none(), base) if spec.nullable else base
 
 

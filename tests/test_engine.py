@@ -94,3 +94,13 @@ def test_every_finding_gets_exactly_one_state_each_pass():
         result = aid.engine.run(aid.explain(patient).facts)
         if not result.urgent:
             assert set(result.findings) == {c.spec.id for c in aid.knowledge.findings}
+
+
+def test_tiny_and_negative_zero_measurements_are_assessed_not_crashed():
+    """durable-rules cannot parse exponent notation; such values once segfaulted the process."""
+    aid = default_aid()
+    for value in (1e-05, 5e-324, -0.0, 2.9999999999999996):
+        patient = {**FULLY_KNOWN, "translation_mm": abs(value), "bone_density_t_score": -value}
+        result = aid.engine.run(aid.explain(patient).facts)
+        assert result.findings["dynamic_instability"] == "absent"
+    assert aid.engine.run({**FULLY_KNOWN, "translation_mm": 3.0}).findings["dynamic_instability"] == "present"

@@ -97,3 +97,16 @@ def test_rules_check_command_exits_0_when_clean_and_2_with_problems(kb):
     assert broken.returncode == 2
     assert "options/fusion.yaml: fusion.smoking: unknown citation id 'nope'" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_duplicate_citation_ids_are_rejected(kb):
+    path = kb / "bibliography.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["citations"].append({"id": "nice-ng59", "reference": "Another reference under the same id"})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert any("bibliography.yaml: nice-ng59: duplicate id" in p for p in problems(kb))
+
+
+def test_rule_ids_are_plain_names(kb):
+    edit_rule(kb, "options/fusion.yaml", "fusion.smoking", id='fusion.smoking"')
+    assert any('fusion.smoking"' in p and "id" in p for p in problems(kb))

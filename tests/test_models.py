@@ -115,3 +115,20 @@ def test_several_problems_are_all_reported():
 def test_assess_rejects_bad_input_with_input_error():
     with pytest.raises(InputError):
         assess({**BASE, "age": "sixty"})
+
+
+def test_python_values_with_no_json_equivalent_are_rejected():
+    from decimal import Decimal
+
+    found = problems({**BASE, "bmi": Decimal("30.5")})
+    assert "not a JSON value" in found["bmi"]
+
+
+def test_a_byte_order_mark_is_accepted_in_a_file(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "patient.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
+    done = subprocess.run([sys.executable, "-m", "decision_aid", "assess", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
