@@ -210,10 +210,15 @@ def _search_group(trials: _Trials, group: tuple[str, ...], movable: set[str]) ->
     credit: dict[str, set[str]] = {name: set() for name in group}
     if not movable:
         return credit
-    for combo in itertools.product(*(trials.deps.candidates[f] for f in group)):
+    # In a group each field may also stay unknown, so a field that decides the finding
+    # by itself is tried alone too (either bone measure makes bone quality known).
+    choices = [trials.deps.candidates[f] + ([None] if len(group) > 1 else []) for f in group]
+    for combo in itertools.product(*choices):
         if all(credit[name] == movable for name in group):
             break
-        trial = dict(zip(group, combo))
+        trial = {name: value for name, value in zip(group, combo) if value is not None}
+        if not trial:
+            continue
         changed = trials.changed(group, trial, movable)
         for name in group:
             if changed - credit[name]:
