@@ -84,6 +84,7 @@ class _Trial:
     field: str
     kind: str
     changes: tuple[tuple[dict[str, Any], Any, float], ...]  # (values to set, shown value, distance), nearest first
+    options: frozenset[str] = frozenset(OPTIONS)  # the options this change could move at all
 
 
 def what_would_change(
@@ -111,9 +112,9 @@ def what_would_change(
         return cache[key]
 
     found: dict[str, list[Suggestion]] = {o: [] for o in OPTIONS}
-    for trial in _trials(aid, values, result):
+    for trial in _trials(aid, explained):
         names = {trial.field, *([_ADVANCES[trial.field]] if trial.field in _ADVANCES else [])}
-        movable = {o for o in OPTIONS if aid.dependencies.movable(o, names, current[o], fired[o])}
+        movable = {o for o in trial.options if aid.dependencies.movable(o, names, current[o], fired[o])}
         if trial.kind == "modifiable":
             movable = {o for o in movable if current[o] != "worth_discussing"}
         if movable:
@@ -130,8 +131,13 @@ def what_would_change(
 
 
 def _search(trial: _Trial, movable: set[str], current: dict[str, str], verdicts_for) -> dict[str, tuple]:
-    """option -> (value, new verdict, distance) of the change kept for this field."""
+    """option -> (value, new verdict, distance) of the change kept for this field.
+
+    A change the patient could make: the nearest value that improves the verdict.
+    A measurement: improvements first, then the biggest move, then the first value.
+    """
     kept: dict[str, tuple] = {}
+    best = {o: _score(current[o], "worth_discussing" if VERDICT_RANK[current[o]] else "not_advised") for o in movable}
     for changes, shown, distance in trial.changes:
         other = verdicts_for(changes)
         if other is None:
@@ -143,22 +149,30 @@ def _search(trial: _Trial, movable: set[str], current: dict[str, str], verdicts_
             if trial.kind == "modifiable":
                 if o not in kept and VERDICT_RANK[new] < VERDICT_RANK[old]:
                     kept[o] = (shown, new, distance)
-            else:  # a measurement: prefer improvements, then the biggest move, then the first value
-                score = (VERDICT_RANK[new] < VERDICT_RANK[old], abs(VERDICT_RANK[new] - VERDICT_RANK[old]))
-                if o not in kept or score > kept[o][3]:
-                    kept[o] = (shown, new, distance, score)
-        if trial.kind == "modifiable" and set(kept) == movable:
-            break
+            elif o not in kept or _score(old, new) > kept[o][3]:
+                kept[o] = (shown, new, distance, _score(old, new))
+        done = kept.keys() == movable
+        if done and (trial.kind == "modifiable" or all(kept[o][3] == best[o] for o in movable)):
+            break  # nothing further along can be nearer or better
     return {o: k[:3] for o, k in kept.items()}
 
 
-def _trials(aid: DecisionAid, values: dict[str, Any], result) -> Iterable[_Trial]:
-    knowledge = aid.knowledge
+def _score(old: str, new: str) -> tuple[bool, int]:
+    return VERDICT_RANK[new] < VERDICT_RANK[old], abs(VERDICT_RANK[new] - VERDICT_RANK[old])
+
+
+def _trials(aid: DecisionAid, explained: Explained) -> Iterable[_Trial]:
+    knowledge, values = aid.knowledge, explained.facts
     red_flag_fields = {f for c in knowledge.red_flags for f in cond.field_names(c.expr)}
-    unknown = {f for group in undecided_groups(aid.dependencies, values, result) for f in group}
-    for name in sorted(unknown - red_flag_fields):
-        changes = tuple(({name: v}, v, 0.0) for v in aid.dependencies.candidates[name])
-        yield _Trial(name, "unknown", changes)
+    # A field undecided on its own was already tried with these very values by the
+    # missing-information search: only the options it listed can move.
+    listed = {m.field: frozenset(m.options) for m in explained.assessment.missing_information}
+    for group in undecided_groups(aid.dependencies, values, explained.result):
+        for name in sorted(set(group) - red_flag_fields):
+            options = listed.get(name, frozenset()) if len(group) == 1 else frozenset(OPTIONS)
+            if options:
+                changes = tuple(({name: v}, v, 0.0) for v in aid.dependencies.candidates[name])
+                yield _Trial(name, "unknown", changes, options)
     for name, direction in MODIFIABLE.items():
         if name in values and name not in red_flag_fields:
             changes = _improving_changes(knowledge, fields()[name], values, direction)

@@ -1,0 +1,367 @@
+"""Consultation: the patient's factors in; each option's verdict, why, and what would change it.
+
+Thin by design: decision_aid.consultation computes everything shown here.
+Nothing is written to disk; the patient lives in the browser session only.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+import streamlit as st
+
+from app_pages import ui
+from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
+from decision_aid.consultation import Consultation, consult, load_patient
+from decision_aid.errors import InputError
+from decision_aid.form import answers_to_factors
+from decision_aid.labels import OPTION_NAMES, field_label
+from decision_aid.letter import key_reasons, short_name
+from decision_aid.vocabulary import fields
+
+try:  # the PDF handout is optional: the page works without it
+    from decision_aid.handout import build_handout
+except ImportError:  # pragma: no cover - depends on the install
+    build_handout = None
+
+log = logging.getLogger(__name__)
+
+ASSESSED = "assessed"  # the form has been submitted (or a patient loaded) at least once
+LOAD_MESSAGE = "load_message"
+JUST_SUBMITTED = "just_submitted"  # show a short confirmation after Assess, wherever the user has scrolled
+EFFECT_TAGS = {
+    "supports": ("#1b5e20", "for"),
+    "cautions": ("#8a4b00", "caution"),
+    "opposes": ("#b71c1c", "against"),
+    "excludes": ("#424242", "excluded"),
+}
+SUSPENDED = "suspended: urgent referral"
+SHOWN_REASONS = 4  # per card; the rest are one click away
+GLANCE_REASONS = 3
+
+
+def page() -> None:
+    st.html(_STYLE)
+    st.title("Consultation")
+    st.caption(
+        "Enter what is known. **Not known** is a real answer and the default: nothing unmeasured counts as normal. "
+        "Press **Assess** to see every option's verdict, why, and what would change it."
+    )
+    consultation, problems = _assess()
+    if st.session_state.pop(JUST_SUBMITTED, False):
+        if problems:
+            st.toast("Some answers need attention before the options can be assessed.", icon=":material/edit_note:")
+        elif consultation is not None:
+            st.toast("Assessed: every option's verdict is shown.", icon=":material/check_circle:")
+    form_column, result_column = st.columns([5, 7], gap="large")
+    with form_column:
+        _patient_actions()
+        factors_form(problems, on_submit=_submitted)
+    with result_column:
+        _results(consultation, problems)
+
+
+# A little less empty space above the title; cards and tiles in the theme's colours.
+_STYLE = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.st-key-factors_pane { max-height: calc(100vh - 19rem); min-height: 20rem; overflow-y: auto; padding-right: 0.6rem; }
+.da-glance { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.6rem; margin-bottom: 0.4rem; }
+.da-tile { border: 1px solid #d5dde4; border-radius: 0.5rem; padding: 0.55rem 0.75rem; background: #fbfcfd; }
+.da-tile-name { font-weight: 600; margin-bottom: 0.3rem; }
+.da-tile-why { font-size: 0.82rem; color: #4a5763; margin-top: 0.35rem; line-height: 1.3; }
+.da-reasons p { font-size: 0.92rem; margin: 0 0 0.45rem 0; line-height: 1.4; }
+.da-cite { color: #5b6b77; font-size: 0.8rem; }
+.da-changes ul { margin: 0 0 0.4rem 0; padding-left: 1.2rem; }
+.da-changes li { font-size: 0.92rem; line-height: 1.4; margin-bottom: 0.25rem; }
+</style>"""
+
+
+# ---- state and actions --------------------------------------------------------------------
+
+
+def _assess() -> tuple[Consultation | None, dict[str, str]]:
+    """The consultation for the current answers, or the problems that stop it."""
+    if not st.session_state.get(ASSESSED):
+        return None, {}
+    patient, missing = answers_to_factors(answers())
+    if missing:
+        return None, {name: "Required: please answer this." for name in missing}
+    try:
+        consultation = _consult(patient)
+    except InputError as error:
+        return None, {p.field: _readable(p.message) for p in error.problems}
+    st.session_state["patient"] = consultation.patient.model_dump(mode="json")
+    return consultation, {}
+
+
+def _consult(patient: dict) -> Consultation:
+    return consult(patient, ui.aid())
+
+
+def _readable(message: str) -> str:
+    """Field names in a validation message shown as the form's labels."""
+    names = fields()
+    text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b", lambda m: f"'{field_label(m[0])}'" if m[0] in names else m[0], message)
+    return text[:1].upper() + text[1:]
+
+
+def _problem_text(field: str, message: str, json_name: bool = False) -> str:
+    """One problem in words: "Age (years): required"; a whole-file problem without a field name.
+
+    For a file, the field's name in the JSON is given too, since that is what must be fixed there.
+    """
+    if field not in fields():
+        return message if field.startswith("(") else f"'{field}': {message}"
+    return f"{input_label(field)}{f' (“{field}”)' if json_name else ''}: {message}"
+
+
+def _submitted() -> None:
+    commit_widgets()
+    st.session_state[ASSESSED] = True
+    st.session_state[JUST_SUBMITTED] = True
+    st.session_state.pop(LOAD_MESSAGE, None)
+
+
+def _load_file() -> None:
+    upload = st.session_state.get("upload")
+    if upload is None:
+        return
+    try:
+        patient = load_patient(upload.getvalue())
+    except InputError as error:
+        problems = "; ".join(_problem_text(p.field, p.message, json_name=True) for p in error.problems)
+        st.session_state[LOAD_MESSAGE] = ("error", f"Could not load {upload.name}: {problems}")
+        return
+    set_answers(patient.model_dump())
+    st.session_state[ASSESSED] = True
+    st.session_state[LOAD_MESSAGE] = ("success", f"Loaded {upload.name}.")
+
+
+def _new_patient() -> None:
+    set_answers({})
+    for key in (ASSESSED, LOAD_MESSAGE, "patient"):
+        st.session_state.pop(key, None)
+
+
+def _patient_actions() -> None:
+    with st.container(horizontal=True):
+        st.button("New patient", icon=":material/person_add:", on_click=_new_patient)
+        with st.popover("Load patient file", icon=":material/upload_file:"):
+            st.file_uploader(
+                "A patient JSON file, or a consultation saved from this page",
+                type=["json"],
+                key="upload",
+                on_change=_load_file,
+                help="Read in your browser session only; nothing is stored on the server.",
+            )
+    message = st.session_state.get(LOAD_MESSAGE)
+    if message:
+        (st.error if message[0] == "error" else st.success)(message[1])
+
+
+def _result_actions(consultation: Consultation) -> None:
+    with st.container(horizontal=True):
+        st.download_button(
+            "Save consultation (JSON)",
+            data=consultation.record_json(),
+            file_name="consultation.json",
+            mime="application/json",
+            icon=":material/download:",
+            on_click="ignore",
+            help="The patient's factors with the assessment and the knowledge version; saved to your computer only.",
+        )
+        if build_handout is not None:
+            st.download_button(
+                "Patient handout (PDF)",
+                data=_handout_maker(consultation),
+                file_name="decision-aid-handout.pdf",
+                mime="application/pdf",
+                icon=":material/picture_as_pdf:",
+                on_click="ignore",
+                help="A plain-language handout for the patient to take home.",
+            )
+
+
+def _handout_maker(consultation: Consultation):
+    """The PDF is only made when the button is pressed."""
+    patient = consultation.patient
+    return lambda: build_handout(patient)
+
+
+# ---- results ------------------------------------------------------------------------------
+
+
+def _results(consultation: Consultation | None, problems: dict[str, str]) -> None:
+    if problems:
+        st.warning(
+            "Some answers need attention before the options can be assessed: "
+            + "; ".join(_md(_problem_text(f, m)) for f, m in problems.items()),
+            icon=":material/edit_note:",
+        )
+        return
+    if consultation is None:
+        st.info(
+            "Answer the required questions (age, back pain, leg pain, symptom duration, symptomatic levels and "
+            "slip grade), add whatever else is known, and press **Assess**.",
+            icon=":material/arrow_back:",
+        )
+        return
+    assessment = consultation.assessment
+    _result_actions(consultation)
+    if assessment.urgent_referral:
+        _urgent_banner(assessment)
+    clinician, patient, letter = st.tabs(["Options", "For the patient", "Clinic letter"])
+    with clinician:
+        _glance(assessment)  # with a red flag these read "suspended: urgent referral", and nothing elective follows
+        if not assessment.urgent_referral:
+            _missing(assessment)
+            _option_cards(consultation)
+    with patient:
+        _plain_language(consultation)
+    with letter:
+        st.caption("Copy into the clinic letter (the copy button is at the top right of the box).")
+        st.code(consultation.letter, language=None, wrap_lines=True)
+
+
+def _urgent_banner(assessment) -> None:
+    """What to do now, and why; it replaces the elective view."""
+    actions = "\n".join(f"- **{_md(a.message)}**" for a in assessment.alerts)
+    st.error(
+        f"### Urgent referral: not an elective discussion\n{actions}\n\n"
+        "Every elective option is suspended until the urgent assessment is done.",
+        icon="🚨",
+    )
+    red_flags = next(iter(assessment.options.values())).reasons
+    st.markdown(_reasons_html(red_flags, []), unsafe_allow_html=True)
+    _sources({c for r in red_flags for c in r.evidence})
+
+
+def _glance(assessment) -> None:
+    """All six verdicts at a glance, each with the reasons that decide it in a few words."""
+    tiles = []
+    for option, result in assessment.options.items():
+        badge = ui.verdict_badge(result.verdict, SUSPENDED if assessment.urgent_referral else None)
+        word, reasons = key_reasons(result)[0]  # the effect that decides the verdict
+        more = f" and {len(reasons) - GLANCE_REASONS} more" if len(reasons) > GLANCE_REASONS else ""
+        why = f"{word}: {', '.join(short_name(r) for r in reasons[:GLANCE_REASONS])}{more}"
+        tiles.append(
+            f"<div class='da-tile'><div class='da-tile-name'>{html.escape(OPTION_NAMES[option])}</div>{badge}"
+            f"<div class='da-tile-why'>{html.escape(why)}</div></div>"
+        )
+    st.markdown(f"<div class='da-glance'>{''.join(tiles)}</div>", unsafe_allow_html=True)
+
+
+def _option_cards(consultation: Consultation) -> None:
+    options = list(consultation.assessment.options.items())
+    for start in range(0, len(options), 2):
+        for column, (option, result) in zip(st.columns(2), options[start : start + 2], strict=False):
+            with column, st.container(border=True):
+                _card(option, result, consultation.suggestions.get(option, []))
+
+
+def _card(option: str, result, suggestions) -> None:
+    badge = ui.verdict_badge(result.verdict)
+    st.markdown(f"#### {html.escape(OPTION_NAMES[option])}\n{badge}", unsafe_allow_html=True)
+    shown, more = result.reasons[:SHOWN_REASONS], result.reasons[SHOWN_REASONS:]
+    st.markdown(_reasons_html(shown, result.notes if not more else []), unsafe_allow_html=True)
+    if more:
+        with st.expander(f"{len(more)} more reason{'s' if len(more) > 1 else ''}"):
+            st.markdown(_reasons_html(more, result.notes), unsafe_allow_html=True)
+    st.markdown(_changes_html(suggestions), unsafe_allow_html=True)
+    _sources({c for r in result.reasons for c in r.evidence} | {c for n in result.notes for c in n.evidence})
+
+
+def _sources(cited: set[str]) -> None:
+    """Each citation id with its full reference, one click away."""
+    if cited:
+        citations = ui.aid().knowledge.citations
+        with st.expander(f"Sources ({len(cited)})"):
+            st.markdown("\n".join(f"- **{c}**: {_md(citations[c].reference)}" for c in sorted(cited)))
+
+
+def _changes_html(suggestions) -> str:
+    """What would change it: at most three single changes, or why there are none."""
+    if suggestions:
+        items = "".join(f"<li>{html.escape(s.text)}</li>" for s in suggestions)
+        body = f"<ul>{items}</ul>"
+    else:
+        body = "<p class='da-cite'>No single change in these factors would move this verdict.</p>"
+    return f"<div class='da-reasons da-changes'><p><strong>What would change it</strong></p>{body}</div>"
+
+
+def _reasons_html(reasons, notes) -> str:
+    parts = []
+    for reason in reasons:
+        colour, word = EFFECT_TAGS[reason.effect]
+        parts.append(
+            f"<p><span style='color:{colour};font-weight:600'>{word}</span> · {html.escape(reason.explanation)}"
+            f"{_cite_ids(reason.evidence)}</p>"
+        )
+    for note in notes:
+        parts.append(f"<p class='da-cite'>Note: {html.escape(note.text)}{_cite_ids(note.evidence)}</p>")
+    return f"<div class='da-reasons'>{''.join(parts)}</div>"
+
+
+def _missing(assessment) -> None:
+    """Which unknown values could change which verdicts."""
+    with st.container(border=True):
+        st.markdown("**Missing information**")
+        if not assessment.missing_information:
+            st.caption("Nothing that is unknown here could change a verdict.")
+            return
+        lines = [
+            f"- **{_md(input_label(item.field))}** could change: "
+            + ", ".join(OPTION_NAMES[o].lower() for o in item.options)
+            for item in assessment.missing_information
+        ]
+        st.caption("Not known, and measuring it could change the verdict.")
+        st.markdown("\n".join(lines))
+
+
+def _plain_language(consultation: Consultation) -> None:
+    assessment = consultation.assessment
+    if assessment.urgent_referral:
+        st.markdown("#### You need to be seen urgently")
+        seen = {r.patient_explanation for r in next(iter(assessment.options.values())).reasons}
+        st.markdown("\n".join(f"- {_md(text)}" for text in sorted(seen)))
+        st.markdown("Planned treatments wait until this has been checked.")
+        return
+    st.markdown(
+        "These are the choices we talked about, including not having an operation. "
+        "They are a starting point for our talk, not a decision. What matters to you counts too."
+    )
+    knowledge = ui.aid().knowledge
+    for option, result in assessment.options.items():
+        with st.container(border=True):
+            badge = ui.verdict_badge(result.verdict)
+            st.markdown(f"**{html.escape(OPTION_NAMES[option])}** {badge}", unsafe_allow_html=True)
+            texts = list(dict.fromkeys(r.patient_explanation for r in result.reasons))
+            texts += [knowledge.by_id[n.rule_id].spec.patient_explanation for n in result.notes]
+            st.markdown("\n".join(f"- {_md(t)}" for t in texts))
+
+
+def _cite_ids(ids: list[str]) -> str:
+    return f" <span class='da-cite'>[{html.escape(', '.join(ids))}]</span>" if ids else ""
+
+
+def _md(text: str) -> str:
+    """Plain text made safe for Markdown (no accidental emphasis, maths or links)."""
+    return re.sub(r"([\\`*_{}\[\]<>$~|#])", r"\\\1", text)
+
+
+try:
+    page()
+except Exception:  # a calm message instead of a traceback; the details go to the server log
+    log.exception("the Consultation page failed")
+    st.error(
+        "Sorry, something went wrong while showing this page. Your answers are kept; please check them and press "
+        "Assess again. If it happens again, tell the team that looks after this tool.",
+        icon=":material/sentiment_dissatisfied:",
+    )
+try:
+    ui.footer()
+except Exception:
+    log.exception("the footer failed")
+    st.caption(ui.SUPPORT_STATEMENT)

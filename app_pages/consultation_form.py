@@ -1,0 +1,150 @@
+"""The factors form of the Consultation page: one widget per contract field, grouped.
+
+Answers live in st.session_state["answers"] (field -> value, None = not known),
+which outlives the widgets when the user visits another page; each widget's own
+key is seeded from it. "Not known" is the first choice and the default of every
+nullable field, and each red-flag question is asked explicitly (default no).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from decision_aid.form import GROUPS, NOT_KNOWN, QUESTIONS, default_answer, help_text, unit
+from decision_aid.labels import field_label, value_text
+from decision_aid.vocabulary import FieldSpec, fields
+
+ANSWERS = "answers"
+YES, NO = "yes", "no"
+_SMALL_RANGE = 6  # integer fields with this many values or fewer get a drop-down
+
+
+def widget_key(name: str) -> str:
+    return f"factor_{name}"
+
+
+def answers() -> dict[str, Any]:
+    """The current answers (None = not known), starting from the form's defaults."""
+    current = st.session_state.setdefault(ANSWERS, {})
+    for name, spec in fields().items():
+        current.setdefault(name, default_answer(spec))
+    return current
+
+
+def set_answers(values: dict[str, Any]) -> None:
+    """Replace every answer (a loaded patient, or a new one) and refresh the widgets."""
+    st.session_state[ANSWERS] = {name: values.get(name, default_answer(spec)) for name, spec in fields().items()}
+    for name in fields():
+        st.session_state.pop(widget_key(name), None)
+
+
+def commit_widgets() -> None:
+    """Copy the widgets' values into the answers (the form's submit callback)."""
+    current = answers()
+    for name, spec in fields().items():
+        key = widget_key(name)
+        if key in st.session_state:
+            current[name] = _from_widget(spec, st.session_state[key])
+
+
+def factors_form(problems: dict[str, str], on_submit) -> None:
+    """The grouped form; `problems` (field -> message) are shown under their inputs and by the button.
+
+    The form scrolls in its own pane (styled by the page through its key), so the
+    verdicts beside it stay in view while the form is filled in.
+    """
+    current = answers()
+    for name, spec in fields().items():
+        key = widget_key(name)
+        if key not in st.session_state:
+            st.session_state[key] = _to_widget(spec, current[name])
+    with st.container(key="factors_pane"), st.form("factors", border=False, enter_to_submit=False):
+        for title, names in GROUPS:
+            with st.container(border=True):
+                st.markdown(f"**{title}**")
+                _grid([n for n in names if n not in QUESTIONS], problems)
+                flags = [n for n in names if n in QUESTIONS]
+                if flags:
+                    st.markdown(":red[**Red flags**] — ask every patient; each one stops the elective discussion.")
+                    _grid(flags, problems)
+        st.form_submit_button("Assess", type="primary", on_click=on_submit, width="stretch")
+        if problems:
+            count = len(problems)
+            st.error(
+                f"{count} answer{'s need' if count > 1 else ' needs'} attention (marked above): "
+                + "; ".join(input_label(name) for name in problems if name in fields()),
+                icon=":material/edit_note:",
+            )
+
+
+def _grid(names: list[str], problems: dict[str, str]) -> None:
+    for start in range(0, len(names), 2):
+        columns = st.columns(2)
+        for column, name in zip(columns, names[start : start + 2], strict=False):
+            with column:
+                _input(fields()[name])
+                if name in problems:
+                    st.error(problems[name], icon=":material/error:")
+
+
+def input_label(name: str) -> str:
+    """The label an input carries on the form (the question, for a red flag)."""
+    if name in QUESTIONS:
+        return QUESTIONS[name]
+    text = field_label(name)
+    return text[:1].upper() + text[1:]
+
+
+def _input(spec: FieldSpec) -> None:
+    name, key = spec.name, widget_key(spec.name)
+    label, hint = input_label(name), help_text(name)
+    if spec.kind == "boolean":
+        options = [NOT_KNOWN, YES, NO] if spec.nullable else [NO, YES]
+        st.radio(label, options, key=key, help=hint, horizontal=True)
+    elif spec.kind == "string" or _is_small(spec):
+        values = list(spec.values) if spec.kind == "string" else list(range(int(spec.minimum), int(spec.maximum) + 1))
+        options = [NOT_KNOWN, *values] if spec.nullable else values
+        st.selectbox(
+            label,
+            options,
+            key=key,
+            help=hint,
+            format_func=lambda v: v if v == NOT_KNOWN else value_text(name, v),
+            placeholder="choose",
+        )
+    else:
+        integer = spec.kind == "integer"
+        cast = int if integer else float
+        shown = unit(name)
+        st.number_input(
+            label,
+            min_value=cast(spec.minimum),
+            max_value=cast(spec.maximum),
+            step=cast(spec.step),
+            format=None if integer else "%.1f",
+            key=key,
+            help=hint,
+            placeholder=NOT_KNOWN if spec.nullable else f"required{f' ({shown})' if shown else ''}",
+        )
+
+
+def _is_small(spec: FieldSpec) -> bool:
+    return spec.kind == "integer" and spec.maximum - spec.minimum + 1 <= _SMALL_RANGE
+
+
+def _to_widget(spec: FieldSpec, value: Any) -> Any:
+    if spec.kind == "boolean":
+        return NOT_KNOWN if value is None and spec.nullable else None if value is None else (YES if value else NO)
+    if value is None and spec.nullable and (spec.kind == "string" or _is_small(spec)):
+        return NOT_KNOWN
+    return value
+
+
+def _from_widget(spec: FieldSpec, value: Any) -> Any:
+    if value is None or value == NOT_KNOWN:
+        return None
+    if spec.kind == "boolean":
+        return value == YES
+    return value

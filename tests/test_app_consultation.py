@@ -1,0 +1,292 @@
+"""The Consultation page, driven through Streamlit's AppTest: form in, verdicts out, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from decision_aid import assess
+from decision_aid.form import NOT_KNOWN
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.letter import clinic_letter
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+DATA = Path(__file__).resolve().parent / "data"
+
+# What a clinician types for a 63-year-old with a grade I degenerative slip (films not taken).
+FORM = {
+    "age": 63,
+    "back_pain": "yes",
+    "leg_pain": "yes",
+    "symptom_duration_weeks": 52,
+    "conservative_care_weeks": 28,
+    "levels": 1,
+    "slip_grade": 1,
+    "slip_type": "degenerative",
+    "stenosis": "severe",
+    "smoker": "no",
+    "bone_density_t_score": -1.2,
+}
+PATIENT = {
+    "age": 63,
+    "back_pain": True,
+    "leg_pain": True,
+    "symptom_duration_weeks": 52,
+    "conservative_care_weeks": 28,
+    "levels": 1,
+    "slip_grade": 1,
+    "slip_type": "degenerative",
+    "stenosis": "severe",
+    "smoker": False,
+    "bone_density_t_score": -1.2,
+}
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def fill(at: AppTest, answers: dict[str, Any]) -> None:
+    for name, value in answers.items():
+        key = f"factor_{name}"
+        for kind in ("number_input", "selectbox", "radio"):
+            widgets = [w for w in getattr(at, kind) if w.key == key]
+            if widgets:
+                widgets[0].set_value(value)
+                break
+        else:
+            raise AssertionError(f"no input for {name}")
+
+
+def submit(at: AppTest) -> AppTest:
+    (button,) = [b for b in at.button if b.label == "Assess"]
+    button.click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def cards(at: AppTest) -> list[str]:
+    return [m for m in markdown(at) if any(m.startswith(f"#### {name}\n") for name in OPTION_NAMES.values())]
+
+
+def card(at: AppTest, option: str) -> str:
+    (text,) = [m for m in markdown(at) if m.startswith(f"#### {OPTION_NAMES[option]}\n")]
+    return text
+
+
+def test_first_visit_asks_for_the_required_answers():
+    at = start()
+    assert any("Answer the required questions" in i.value for i in at.info)
+    assert not cards(at)  # no cards before an assessment
+
+
+def test_every_nullable_field_starts_not_known_and_every_red_flag_no():
+    at = start()
+    values = {w.key: w.value for kind in ("number_input", "selectbox", "radio") for w in getattr(at, kind)}
+    for name in ("bmi", "bone_density_t_score", "translation_mm", "odi"):
+        assert values[f"factor_{name}"] is None
+    for name in ("asa_grade", "stenosis", "disc_herniation", "index_level", "facet_arthropathy", "smoker"):
+        assert values[f"factor_{name}"] == NOT_KNOWN
+    for name in ("cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture"):
+        assert values[f"factor_{name}"] == "no"
+    assert values["factor_motor_deficit"] == "none"
+    for name in ("age", "symptom_duration_weeks", "levels", "slip_grade", "back_pain", "leg_pain"):
+        assert values[f"factor_{name}"] is None  # required: nothing is assumed
+
+
+def test_every_input_has_help_text():
+    at = start()
+    for kind in ("number_input", "selectbox", "radio"):
+        for widget in getattr(at, kind):
+            if widget.key and widget.key.startswith("factor_"):
+                assert widget.help, widget.key
+
+
+def test_verdicts_at_a_glance_match_assess():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    (glance,) = [m for m in markdown(at) if "da-glance" in m]
+    tiles = glance.split("class='da-tile'")[1:]
+    for (option, result), tile in zip(assess(PATIENT).options.items(), tiles, strict=True):
+        assert OPTION_NAMES[option] in tile and VERDICT_WORDS[result.verdict] in tile
+
+
+def test_verdicts_shown_match_assess():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    expected = assess(PATIENT)
+    for option, result in expected.options.items():
+        text = card(at, option)
+        assert VERDICT_WORDS[result.verdict] in text, (option, text)
+        for other in set(VERDICT_WORDS) - {result.verdict}:
+            assert VERDICT_WORDS[other] not in text
+    assert at.session_state["patient"]["age"] == 63
+    assert [t.label for t in at.tabs] == ["Options", "For the patient", "Clinic letter"]
+    assert at.code[0].value == clinic_letter(expected)
+
+
+def test_reasons_citations_and_what_would_change_it_are_shown():
+    at = start()
+    fill(at, {**FORM, "bone_density_t_score": -3.0})
+    submit(at)
+    expected = assess({**PATIENT, "bone_density_t_score": -3.0})
+    assert expected.options["dynamic_stabilisation"].verdict == "not_advised"
+    shown = "\n".join(markdown(at))
+    assert "If the DEXA T-score were above -2.5, dynamic stabilisation would become" in shown
+    for reason in expected.options["fusion"].reasons:
+        for citation in reason.evidence:
+            assert citation in shown
+    assert any(e.label.startswith("Sources (") for e in at.expander)
+    assert "Missing information" in shown
+
+
+def test_plain_language_tab_uses_the_patient_explanations():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    shown = "\n".join(markdown(at))
+    for result in assess(PATIENT).options.values():
+        for reason in result.reasons:
+            assert reason.patient_explanation.split(".")[0][:40].replace("(", "") in shown.replace("\\", "")
+
+
+def test_red_flag_banner_stops_the_elective_view():
+    at = start()
+    fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
+    submit(at)
+    banner = "\n".join(e.value for e in at.error)
+    assert "Urgent referral" in banner
+    for alert in assess({**PATIENT, "cauda_equina_syndrome": True}).alerts:
+        assert alert.message.split(";")[0] in banner
+    assert "emergency decompression" in banner
+    (glance,) = [m for m in markdown(at) if "da-glance" in m]
+    assert glance.count("suspended: urgent referral") == len(OPTION_NAMES)
+    for name in OPTION_NAMES.values():
+        assert name in glance
+    shown = "\n".join(markdown(at))
+    assert "What would change it" not in shown and "Missing information" not in shown
+    assert not cards(at)  # the elective cards are not shown
+
+
+def test_conservative_care_longer_than_symptoms_is_named_next_to_the_input():
+    at = start()
+    fill(at, {**FORM, "symptom_duration_weeks": 20, "conservative_care_weeks": 30})
+    submit(at)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("cannot exceed" in e.lower() and "symptom duration" in e for e in errors), errors
+    assert any("Conservative care" in w.value for w in at.warning)
+    assert not cards(at)
+
+
+def test_slip_type_that_does_not_fit_the_grade_is_named():
+    at = start()
+    fill(at, {**FORM, "slip_grade": 0, "slip_type": "degenerative"})
+    submit(at)
+    assert any("slip" in e.value.lower() for e in at.error)
+    assert not at.exception
+
+
+def test_missing_required_answers_are_named():
+    at = start()
+    fill(at, {k: v for k, v in FORM.items() if k not in ("age", "leg_pain")})
+    submit(at)
+    assert sum("Required" in e.value for e in at.error) == 2
+    assert not at.exception
+
+
+def test_an_unexpected_error_shows_a_calm_message(monkeypatch: pytest.MonkeyPatch):
+    import decision_aid.consultation
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(decision_aid.consultation, "consult", broken)
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    assert any("something went wrong" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_a_loaded_patient_is_assessed_and_fills_the_form():
+    patient = json.loads((DATA / "isthmic-grade2.json").read_text())
+    at = start()
+    at.file_uploader(key="upload").upload("isthmic.json", json.dumps(patient).encode(), "application/json").run()
+    assert not at.exception
+    assert any("Loaded isthmic.json" in s.value for s in at.success)
+    expected = assess(patient)
+    for option, result in expected.options.items():
+        assert VERDICT_WORDS[result.verdict] in card(at, option)
+    assert at.number_input(key="factor_age").value == patient["age"]
+    assert at.selectbox(key="factor_slip_type").value == patient["slip_type"]
+
+
+def test_a_saved_consultation_loads_back():
+    from decision_aid.consultation import consult
+
+    record = consult(PATIENT).record_json().encode()
+    at = start()
+    at.file_uploader(key="upload").upload("consultation.json", record, "application/json").run()
+    for option, result in assess(PATIENT).options.items():
+        assert VERDICT_WORDS[result.verdict] in card(at, option)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"{not json", "not a valid JSON file"),
+        (b'{"age": "sixty", "back_pain": true}', "Age"),
+        (
+            b'{"age": 60, "back_pain": true, "leg_pain": true, "symptom_duration_weeks": 10, '
+            b'"levels": 1, "slip_grade": 0, "smokes": true}',
+            "did you mean 'smoker'",
+        ),
+        (b"[1, 2]", "a patient must be a JSON object"),
+    ],
+)
+def test_an_invalid_file_gives_a_clear_message(content: bytes, expected: str):
+    at = start()
+    at.file_uploader(key="upload").upload("bad.json", content, "application/json").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(expected in e and "Could not load bad.json" in e for e in errors), errors
+
+
+def test_new_patient_clears_the_form():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    (button,) = [b for b in at.button if b.label == "New patient"]
+    button.click().run()
+    assert at.number_input(key="factor_age").value is None
+    assert not cards(at)
+
+
+def test_the_patient_survives_a_visit_to_another_page():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    at.switch_page("app_pages/knowledge_base.py").run()
+    assert not at.exception
+    at.switch_page("app_pages/consultation.py").run()
+    assert at.number_input(key="factor_age").value == 63
+    assert card(at, "fusion")
+
+
+def test_footer_names_the_knowledge_version():
+    at = start()
+    assert any("Knowledge version" in c.value and "does not replace" in c.value for c in at.caption)

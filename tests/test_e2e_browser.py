@@ -1,0 +1,293 @@
+"""End to end in a real browser: `streamlit run app.py`, driven by Playwright in Debian's Chromium.
+
+Fills part of the Consultation form, sees the six option cards with the verdicts
+that assess() gives, opens the plain-language tab, saves the consultation and
+the handout, loads a patient file, and visits all four pages. Screenshots go to
+test-artifacts/ (gitignored). With UPDATE_DOCS_SCREENSHOT=1 the README's
+screenshot, docs/consultation.png, is refreshed too.
+
+Skipped, with the reason, on a machine without /usr/bin/chromium or Playwright;
+under CI=true a missing browser is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from decision_aid import assess
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS_SCREENSHOT = ROOT / "docs" / "consultation.png"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+APP_STATE = "[data-testid='stApp'][data-test-script-state='{}']"
+
+# Part of the form, as a clinician would type it in clinic.
+TYPED = {"Age (years)": "63", "Symptom duration (weeks)": "52", "Conservative care (weeks)": "28"}
+CHOSEN = {"Symptomatic levels": "1", "Slip grade": "I", "Slip type": "degenerative", "Stenosis": "severe"}
+PATIENT = {
+    "age": 63,
+    "back_pain": True,
+    "leg_pain": True,
+    "symptom_duration_weeks": 52,
+    "conservative_care_weeks": 28,
+    "levels": 1,
+    "slip_grade": 1,
+    "slip_type": "degenerative",
+    "stenosis": "severe",
+}
+
+# The patient in the README's screenshot: a grade I degenerative slip, 8 weeks of care so far.
+SHOWCASE = {
+    "age": 58,
+    "bmi": 31.5,
+    "smoker": False,
+    "asa_grade": 2,
+    "back_pain": True,
+    "leg_pain": True,
+    "symptom_duration_weeks": 40,
+    "conservative_care_weeks": 8,
+    "odi": 42,
+    "index_level": "L4-L5",
+    "levels": 1,
+    "slip_grade": 1,
+    "slip_type": "degenerative",
+    "stenosis": "severe",
+    "disc_herniation": "none",
+    "translation_mm": 2.0,
+    "angulation_deg": 4.0,
+    "pfirrmann_grade": 4,
+    "facet_arthropathy": "moderate",
+}
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; the browser test must run under CI=true (.ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sync_api() -> Any:
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        unavailable("the playwright Python package is not installed")
+    return sync_api
+
+
+@pytest.fixture(scope="module")
+def server(sync_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log_path.open("w") as log:
+        command = [sys.executable, "-m", "streamlit", "run", "app.py"]
+        process = subprocess.Popen(
+            [*command, "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_health(port, process, log_path)
+            yield f"http://localhost:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(sync_api: Any) -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(server)
+    settle(page)
+    yield page
+    context.close()
+
+
+# ---- the tests --------------------------------------------------------------------------------
+
+
+def test_consultation_form_to_six_cards_and_the_patient_tab(page: Any, sync_api: Any):
+    for label, text in TYPED.items():
+        field = page.get_by_role("spinbutton", name=label, exact=True)
+        field.fill(text)
+        field.press("Tab")
+    for question in ("Back pain", "Leg pain"):
+        page.get_by_role("radiogroup", name=question).get_by_text("yes", exact=True).click()
+    for label, option in CHOSEN.items():
+        choose(page, label, option)
+    page.get_by_role("button", name="Assess").click()
+    settle(page)
+
+    expected = assess(PATIENT)
+    assert_cards(page, expected)
+    assert page.get_by_text("What would change it").first.is_visible()
+    assert page.get_by_text("Missing information").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_page_screenshot(page, ARTIFACTS / "consultation.png")
+
+    page.get_by_role("tab", name="For the patient").click()
+    first = expected.options["conservative_care"].reasons[0].patient_explanation
+    sync_api.expect(page.get_by_text(first, exact=False).first).to_be_visible()
+    full_page_screenshot(page, ARTIFACTS / "consultation-patient.png")
+
+    page.get_by_role("tab", name="Clinic letter").click()
+    sync_api.expect(page.get_by_text("Lumbar spine decision aid: options discussed").first).to_be_visible()
+
+
+def test_save_and_handout_downloads(page: Any):
+    load(page, SHOWCASE)
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="Save consultation (JSON)").click()
+    record = json.loads(Path(saved.value.path()).read_text())
+    assert record["patient"]["age"] == SHOWCASE["age"]
+    assert record["assessment"] == assess(SHOWCASE).model_dump(mode="json")
+    assert record["knowledge_version"] == assess(SHOWCASE).knowledge_version
+    handout = page.get_by_role("button", name="Patient handout (PDF)")
+    if handout.count():  # the handout is optional in the page; when offered it must be a PDF
+        with page.expect_download(timeout=60_000) as pdf:
+            handout.click()
+        assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
+
+
+def test_loaded_patient_file_shows_its_verdicts(page: Any):
+    patient = json.loads((ROOT / "tests" / "data" / "isthmic-grade2.json").read_text())
+    load(page, patient)
+    assert_cards(page, assess(patient))
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        load(page, SHOWCASE, "example-patient.json")
+        page.set_viewport_size({"width": 1440, "height": 1500})
+        settle(page)
+        page.screenshot(path=str(DOCS_SCREENSHOT))
+
+
+def test_red_flag_banner_in_the_browser(page: Any):
+    load(page, {**PATIENT, "cauda_equina_syndrome": True})
+    banner = page.get_by_text("Urgent referral: not an elective discussion")
+    assert banner.is_visible()
+    assert page.get_by_text("emergency decompression", exact=False).first.is_visible()
+    assert page.get_by_text("suspended: urgent referral").count() >= 6
+    full_page_screenshot(page, ARTIFACTS / "consultation-urgent.png")
+
+
+def test_every_page_opens_without_an_error(page: Any):
+    for title in ("Explore", "Teaching", "Knowledge base", "Consultation"):
+        page.get_by_role("link", name=title).first.click()
+        settle(page)
+        assert page.locator("[data-testid='stException']").count() == 0, title
+        assert page.get_by_text("This app has encountered an error").count() == 0, title
+        assert page.locator("h1").first.is_visible(), title
+        full_page_screenshot(page, ARTIFACTS / f"page-{title.lower().replace(' ', '-')}.png")
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def settle(page: Any) -> None:
+    """Wait until the app has finished its rerun (a rerun may not have started yet)."""
+    try:
+        page.wait_for_selector(APP_STATE.format("running"), timeout=1_500)
+    except Exception:  # the rerun was quicker than the poll, or there was none
+        pass
+    page.wait_for_selector(APP_STATE.format("notRunning"), timeout=60_000)
+
+
+def choose(page: Any, label: str, option: str) -> None:
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    box.fill(option)
+    page.locator("[role=option]").get_by_text(option, exact=True).first.click()
+
+
+def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None:
+    page.get_by_role("button", name="Load patient file").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": name, "mimeType": "application/json", "buffer": json.dumps(patient).encode()}]
+    )
+    settle(page)
+    page.keyboard.press("Escape")
+    page.get_by_text(f"Loaded {name}").wait_for()
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.mouse.move(1430, 990)  # no hover effects in screenshots
+    settle(page)
+
+
+def assert_cards(page: Any, expected: Any) -> None:
+    headings = [h.strip() for h in page.locator("h4").all_inner_texts()]
+    assert [h for h in headings if h in OPTION_NAMES.values()] == list(OPTION_NAMES.values())
+    for option, result in expected.options.items():
+        card = page.locator("[data-testid='stMarkdownContainer']").filter(
+            has=page.locator("h4", has_text=OPTION_NAMES[option])
+        )
+        text = card.first.inner_text()
+        shown = "suspended: urgent referral" if expected.urgent_referral else VERDICT_WORDS[result.verdict]
+        assert shown in text, (option, text)
+
+
+def full_page_screenshot(page: Any, path: Path) -> None:
+    """Streamlit scrolls inside its main area, so grow the viewport to the content first."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 20, 8000)})
+    page.wait_for_timeout(300)
+    path.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_health(port: int, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not start within 90 s:\n{log_path.read_text()[-3000:]}")
