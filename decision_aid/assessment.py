@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from decision_aid import knowledge as kb
-from decision_aid import missing, verdicts
+from decision_aid import missing
+from decision_aid import verdicts as aggregation
 from decision_aid.engine import Engine, PassResult
 from decision_aid.labels import describe_condition
 from decision_aid.models import (
@@ -27,10 +29,16 @@ class DecisionAid:
         self.engine = Engine(self.knowledge)
         self.dependencies = missing.Dependencies(self.knowledge)
         self._finding_texts: dict[tuple[str, str], str] = {}
+        # What-if searches (missing information, what would change it, Explore) and app
+        # reruns ask about the same values again and again; a pass is ~1 ms, a lookup ~10 µs.
+        self._verdicts_of = functools.lru_cache(maxsize=4096)(self._run_verdicts)
 
     def verdicts(self, values: dict[str, Any]) -> dict[str, str]:
-        """option -> verdict for known values: one pass, for what-if searches."""
-        return verdicts.verdicts_only(self.knowledge, self.engine.run(values))
+        """option -> verdict for known values (one engine pass, remembered): for what-if searches."""
+        return dict(self._verdicts_of(tuple(sorted(values.items()))))
+
+    def _run_verdicts(self, items: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...]:
+        return tuple(aggregation.verdicts_only(self.knowledge, self.engine.run(dict(items))).items())
 
     def assess(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
         return self.explain(factors).assessment
@@ -40,13 +48,13 @@ class DecisionAid:
         patient = parse_factors(factors)
         values = patient.known_values()
         result = self.engine.run(values)
-        options = verdicts.decide(self.knowledge, result)
+        options = aggregation.decide(self.knowledge, result)
         missing_info, passes = missing.search(
             self.dependencies,
             values,
             result,
             {o: r.verdict for o, r in options.items()},
-            verdicts.fired_for(self.knowledge, result),
+            aggregation.fired_for(self.knowledge, result),
             self.verdicts,
         )
         assessment = Assessment(

@@ -6,7 +6,7 @@ random valid patients, on one warm process unless said otherwise:
 - the compiled ruleset driven with no-op actions (the bare durable-rules cost);
 - one engine pass through the wrapper (budget: median within 2x the bare cost);
 - a full assess() with its missing information (budget: median < 10 ms, p99 < 30 ms);
-- a Consultation rerun with "what would change it" (budget: < 200 ms), when available;
+- a Consultation rerun with "what would change it" (budget: < 200 ms);
 - a 10,000-patient batch on every core (budget: < 60 s);
 - `decision-aid assess` as a new process (budget: < 1 s).
 """
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     failures += _report("engine pass, bare durable-rules (no-op actions)", f"median {bare:.3f} ms")
     failures += _report("engine pass through the wrapper", f"median {one:.3f} ms = {one / bare:.2f}x bare", one <= 2 * bare)
 
-    times = sorted(_time_ms(aid.assess, p) for p in patients)
+    fresh = DecisionAid(aid.knowledge)  # nothing remembered: each patient's passes all run
+    times = sorted(_time_ms(fresh.assess, p) for p in patients)
     median, p99 = statistics.median(times), times[int(0.99 * (len(times) - 1))]
     failures += _report(
         "full assess() with missing information",
@@ -62,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         median < 10 and p99 < 30,
     )
 
-    rerun = _consultation_rerun(aid, patients)
-    if rerun is not None:
-        failures += _report("Consultation rerun incl. what would change it", f"median {rerun[0]:.1f} ms, p99 {rerun[1]:.1f} ms", rerun[1] < 200)
+    median, p99 = _consultation_rerun(aid, patients)
+    failures += _report(
+        "Consultation rerun incl. what would change it", f"median {median:.1f} ms, p99 {p99:.1f} ms", p99 < 200
+    )
 
     seconds = _batch_seconds(args.batch, args.seed)
     failures += _report(f"batch of {args.batch:,} patients, all cores", f"{seconds:.1f} s ({args.batch / seconds:,.0f}/s)", seconds < 60)
@@ -133,18 +135,13 @@ def _bare_ms(aid: DecisionAid, patients_facts: list[dict[str, Any]]) -> float:
     return _median_ms(bare, fact_lists)
 
 
-def _consultation_rerun(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float] | None:
-    try:
-        from decision_aid.counterfactuals import what_would_change
-    except ImportError:
-        return None
-    times = []
-    for patient in patients[:300]:
-        start = time.perf_counter()
-        assessment = aid.assess(patient)
-        what_would_change(patient, assessment)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
+def _consultation_rerun(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float]:
+    """What the Consultation page computes on a rerun with a new patient: the assessment,
+    its missing information and what would change each verdict (nothing remembered)."""
+    from decision_aid.consultation import consult
+
+    fresh = DecisionAid(aid.knowledge)
+    times = sorted(_time_ms(lambda p: consult(p, fresh), p) for p in patients[:500])
     return statistics.median(times), times[int(0.99 * (len(times) - 1))]
 
 

@@ -134,17 +134,19 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
+    from decision_aid import patient_view
     from decision_aid.knowledge import load
 
     try:
         knowledge = load(args.dir)
+        patient_view.load(knowledge)
     except KnowledgeError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         print(f"{len(error.problems)} problem(s)", file=sys.stderr)
         return EXIT_INVALID
     counts = f"{len(knowledge.red_flags)} red flags, {len(knowledge.findings)} findings, {len(knowledge.rules)} rules"
-    print(f"knowledge {knowledge.version}: {counts}, {len(knowledge.citations)} citations: OK")
+    print(f"knowledge {knowledge.version}: {counts}, {len(knowledge.citations)} citations, patient view: OK")
     return EXIT_OK
 
 

@@ -21,15 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from decision_aid import conditions as cond
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge
-from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Verdict
 from decision_aid.labels import OPTION_NAMES
+from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.vocabulary import fields
 
 VIEW_DIR = "patient_view"
-FILES = ("option_grid.yaml", "conditions.yaml", "values.yaml", "statements.yaml", "factors.yaml")
 
 
 # ---- file schemas ---------------------------------------------------------------
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,6 +64,7 @@ class Cell(_Spec):
 class Question(_Spec):
     id: str
     label: str
+    note: str = ""  # what holds for every operation, printed under the label
     figures: bool = False  # with no figure for a patient, the cell says "no good evidence"
 
 
@@ -109,6 +110,8 @@ class ValuesFile(_Spec):
     intro: str
     statement: str
     not_rated: str
+    rated: str  # {value}, {rating} and {max}
+    beside_row: str  # under a grid row's label: {value}, {rating} and {max}
     values: list[ValueQuestion] = Field(min_length=1)
 
 
@@ -135,24 +138,25 @@ class SafetyNet(_Spec):
 class StatementsFile(_Spec):
     title: str
     supports: str
+    footer: str
     made: str
     update_policy: str
     decision: str
     headings: Headings
     found_intro: str
     not_shown: str
+    shared_reasons: str
+    only_shared: str
     grid_intro: str
     different_studies: str
     no_good_evidence: str
     factors_intro: str
     not_known: str
-    sources_intro: str
     funding: str
     verdict_words: dict[Verdict, str]
     effect_words: dict[Effect, str]
     note_word: str
     urgent_intro: str
-    for_clinician: str
     safety_net: SafetyNet
 
 
@@ -161,6 +165,7 @@ class FactorsFile(_Spec):
 
 
 # ---- what a patient is shown -------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ShownFigure:
@@ -184,6 +189,7 @@ class ShownCell:
 class PlainReason:
     """A reason or note in plain words: `kind` is the effect, or "note"."""
 
+    rule_id: str
     kind: str
     text: str
     evidence: tuple[str, ...]
@@ -211,6 +217,7 @@ class Comparison:
 
 
 # ---- the loaded view ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PatientView:
@@ -241,7 +248,8 @@ class PatientView:
                     verdict_words=self.statements.verdict_words[result.verdict],
                     reasons=self._reasons(result.reasons),
                     notes=tuple(
-                        PlainReason("note", self._patient_text(n.rule_id), tuple(n.evidence)) for n in result.notes
+                        PlainReason(n.rule_id, "note", self._patient_text(n.rule_id), tuple(n.evidence))
+                        for n in result.notes
                     ),
                     cells={q.id: self._cell(q, column.cells[q.id], values, states) for q in self.grid.questions},
                 )
@@ -269,7 +277,7 @@ class PatientView:
             raise InputError(problems)
         return dict(ratings)
 
-    def _reasons(self, reasons: list[Any]) -> tuple[PlainReason, ...]:
+    def _reasons(self, reasons: list[Reason]) -> tuple[PlainReason, ...]:
         # A rule with two effects (supports and cautions) is said once, with the first
         # effect in the contract's order (the more cautious one).
         seen: set[str] = set()
@@ -277,7 +285,9 @@ class PatientView:
         for reason in reasons:
             if reason.rule_id not in seen:
                 seen.add(reason.rule_id)
-                out.append(PlainReason(reason.effect, reason.patient_explanation, tuple(reason.evidence)))
+                out.append(
+                    PlainReason(reason.rule_id, reason.effect, reason.patient_explanation, tuple(reason.evidence))
+                )
         return tuple(out)
 
     def _patient_text(self, rule_id: str) -> str:
@@ -297,6 +307,7 @@ def _context(assessment: Assessment, factors: PatientFactors) -> tuple[dict[str,
 
 
 # ---- loading and checking --------------------------------------------------------
+
 
 def load(knowledge: Knowledge, directory: Path | None = None) -> PatientView:
     """Load and check rules/patient_view/; raise KnowledgeError listing every problem."""

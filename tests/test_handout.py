@@ -1,0 +1,225 @@
+"""The patient handout as a patient gets it: a PDF of one to three pages that says what it must."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from decision_aid import InputError, assess
+from decision_aid.handout import Handout, Para, References, Section, build_handout, handout_content, write_handout
+from decision_aid.handout_pdf import FONT_DIR, render
+from decision_aid.labels import OPTION_NAMES
+from decision_aid.patient_view import default_view
+from decision_aid.samples import random_patients
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))}
+CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+DATE = "22 November 2026"
+VALUES = {"keep_movement": 4, "avoid_another_operation": 5, "quick_recovery": 2}
+
+
+@cache
+def pdf_of(name: str, with_values: bool = False) -> bytes:
+    return build_handout(EXAMPLES[name], VALUES if with_values else None, CREATED)
+
+
+def pages(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def flat(text: str) -> str:
+    """Whitespace-normalised text, so a phrase wrapped over lines is still found."""
+    return " ".join(text.split())
+
+
+def text_of(pdf: bytes) -> str:
+    return flat(" ".join(pages(pdf)))
+
+
+ELECTIVE = [name for name, patient in EXAMPLES.items() if not assess(patient).urgent_referral]
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_one_to_three_pages_with_the_date_and_knowledge_version_on_each(name):
+    pdf = pdf_of(name)
+    assert pdf.startswith(b"%PDF")
+    texts = pages(pdf)
+    assert 1 <= len(texts) <= 3
+    version = assess(EXAMPLES[name]).knowledge_version
+    for page in texts:
+        assert DATE in page and f"knowledge version {version}" in page
+        assert "does not replace, the conversation with your clinician" in flat(page)
+
+
+@pytest.mark.parametrize("patient", random_patients(6, seed=11), ids=lambda p: f"age{p['age']}")
+def test_random_patients_fit_on_three_pages(patient):
+    assert 1 <= len(pages(build_handout(patient, None, CREATED))) <= 3
+
+
+@pytest.mark.parametrize("name", ELECTIVE)
+def test_every_shown_option_with_its_verdict_and_plain_reasons(name):
+    text = text_of(pdf_of(name))
+    view = default_view()
+    assessment = assess(EXAMPLES[name])
+    for option, result in assessment.options.items():
+        if result.verdict == "not_applicable":
+            continue
+        assert OPTION_NAMES[option] in text
+        assert (
+            f"{OPTION_NAMES[option]} ({view.grid.options[option].summary}): "
+            f"{view.statements.verdict_words[result.verdict]}" in text
+        )
+        for reason in result.reasons:
+            assert flat(reason.patient_explanation) in text, reason.rule_id
+    for question in view.grid.questions:
+        assert question.label in text
+    for heading in (
+        "The choice to make",
+        "About your back",
+        "What the tool found for you",
+        "What matters to you",
+        "Your options side by side",
+        "About the numbers",
+        "The facts this sheet was made from",
+        "Sources",
+        "Who made this sheet",
+    ):
+        assert heading in text
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_the_full_reference_of_every_source_used(name):
+    content = handout_content(EXAMPLES[name], None, CREATED)
+    (references,) = [b for s in content.sections for b in s.blocks if isinstance(b, References)]
+    knowledge = default_view().knowledge
+    text = text_of(pdf_of(name))
+    for number, reference in references.items:
+        assert f"[{number}] {flat(reference)}" in text
+    by_reference = {c.reference: cid for cid, c in knowledge.citations.items()}
+    listed = {by_reference[reference] for _, reference in references.items}
+    assessment = assess(EXAMPLES[name])
+    shown = [r for r in assessment.options.values() if r.verdict != "not_applicable" or assessment.urgent_referral]
+    cited = {cid for result in shown for item in (*result.reasons, *result.notes) for cid in item.evidence}
+    assert cited <= listed
+    assert "girft-ces-2024" in listed  # the safety net's source
+
+
+def test_the_funding_statement_safety_net_and_support_statement_are_there():
+    text = text_of(pdf_of("grade1-degenerative-stenosis"))
+    statements = default_view().statements
+    assert flat(statements.funding) in text
+    assert flat(statements.supports) in text
+    for sign in statements.safety_net.signs:
+        assert flat(sign) in text
+    assert "emergency department" in text
+    safety_net = text.rindex("Get help at once")
+    assert safety_net > text.rindex("Sources") and safety_net > text.rindex("Who made this sheet")  # it ends the sheet
+
+
+def test_the_factors_it_was_made_from_are_listed():
+    text = text_of(pdf_of("grade1-degenerative-stenosis"))
+    labels = default_view().factor_labels
+    assert f"{labels['age']}: 63" in text
+    assert f"{labels['slip_type']}: degenerative" in text
+    assert f"{labels['translation_mm']}: 2.5" in text
+    assert "Not known:" in text and labels["ct_l1_hounsfield"] in text
+
+
+def test_the_urgent_handout_carries_only_the_urgent_message_and_the_safety_net():
+    pdf = pdf_of("cauda-equina")
+    text = text_of(pdf)
+    assessment = assess(EXAMPLES["cauda-equina"])
+    assert len(pages(pdf)) == 1
+    for alert in assessment.alerts:
+        assert flat(alert.message) in text
+    for sign in default_view().statements.safety_net.signs:
+        assert flat(sign) in text
+    for absent in (
+        "Your options side by side",
+        "What the tool found",
+        "Chance of getting better",
+        "What matters to you",
+        *OPTION_NAMES.values(),
+    ):
+        assert absent not in text
+
+
+def test_values_are_shown_beside_the_options_and_never_change_a_verdict():
+    plain = handout_content(EXAMPLES["grade1-degenerative-stenosis"], None, CREATED)
+    rated = handout_content(EXAMPLES["grade1-degenerative-stenosis"], VALUES, CREATED)
+
+    def found(content: Handout) -> list[str]:
+        (section,) = [s for s in content.sections if s.title == "What the tool found for you"]
+        return [b.text for b in section.blocks if isinstance(b, Para)]
+
+    assert found(plain) == found(rated)
+    text = text_of(pdf_of("grade1-degenerative-stenosis", with_values=True))
+    assert "Keeping movement in my back: 4 out of 5" in text
+    assert "Effect on movement of the spine Keeping movement in my back: 4 of 5" in text  # beside its grid row
+    assert flat(default_view().values.statement) in text
+
+
+def test_invalid_values_are_an_input_error():
+    with pytest.raises(InputError):
+        build_handout(EXAMPLES["grade1-degenerative-stenosis"], {"keep_movement": 11}, CREATED)
+
+
+def test_the_same_date_gives_the_same_bytes_and_another_date_shows_itself():
+    again = build_handout(EXAMPLES["grade1-degenerative-stenosis"], None, CREATED)
+    assert again == pdf_of("grade1-degenerative-stenosis")
+    later = build_handout(EXAMPLES["cauda-equina"], None, datetime(2027, 1, 5, tzinfo=UTC))
+    assert later != pdf_of("cauda-equina") and "5 January 2027" in text_of(later)
+
+
+def test_unicode_renders_with_the_bundled_font():
+    assert "–" in pages(pdf_of("grade1-degenerative-stenosis"))[0]  # the title's en dash
+    sample = "Translation ≥ 3 mm – Försth, café, 15°"
+    handout = Handout("footer", (Section("Unicode", (Para(sample),)),), CREATED)
+    pdf = render(handout)
+    assert sample in pages(pdf)[0]
+    assert b"/FontFile2" in pdf and b"DejaVuSans" in pdf
+    assert {p.name for p in FONT_DIR.iterdir()} >= {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "LICENSE"}
+    assert FONT_DIR.parent.name == "decision_aid"  # shipped in the package, not taken from the system
+
+
+def test_write_handout_writes_only_the_file_asked_for(tmp_path):
+    fonts_before = sorted(FONT_DIR.iterdir())
+    target = tmp_path / "handout.pdf"
+    write_handout(json.dumps(EXAMPLES["cauda-equina"]), target, created=CREATED)
+    assert target.read_bytes() == pdf_of("cauda-equina")
+    assert list(tmp_path.iterdir()) == [target]
+    assert sorted(FONT_DIR.iterdir()) == fonts_before
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "decision_aid", "handout", *args], capture_output=True, text=True, timeout=180
+    )
+
+
+def test_the_command_line_writes_a_handout(tmp_path):
+    out = tmp_path / "out.pdf"
+    done = run_cli(str(DATA / "grade1-degenerative-stenosis.json"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and 1 <= len(pages(pdf)) <= 3
+    assert "Decompression alone" in text_of(pdf)
+
+
+def test_the_command_line_names_the_bad_field_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(EXAMPLES["grade1-degenerative-stenosis"] | {"slip_grade": 9}))
+    out = tmp_path / "out.pdf"
+    done = run_cli(str(bad), "-o", str(out))
+    assert done.returncode == 2
+    assert "slip_grade" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()

@@ -1,0 +1,266 @@
+"""The patient view (rules/patient_view/): a checked Option Grid, and what one patient is shown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from decision_aid import InputError, KnowledgeError, assess, default_aid
+from decision_aid.knowledge import rules_dir
+from decision_aid.models import OPTIONS, parse_factors
+from decision_aid.patient_view import VIEW_DIR, default_view, load
+from decision_aid.vocabulary import fields
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES = sorted(DATA.glob("*.json"))
+ROWS = ["involved", "recovery", "improvement", "reoperation", "risks", "movement", "uncertain"]
+
+
+def example(name: str) -> dict:
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+def shown(patient: dict):
+    factors = parse_factors(patient)
+    return default_view().comparison(assess(factors), factors)
+
+
+# ---- the shipped files -------------------------------------------------------------------
+
+
+def test_the_shipped_patient_view_loads_clean():
+    view = load(default_aid().knowledge)
+    assert [q.id for q in view.grid.questions] == ROWS
+    assert set(view.grid.options) == set(OPTIONS)
+
+
+def test_every_figure_has_its_source_population_and_uncertainty_in_out_of_100_words():
+    view = default_view()
+    citations = view.knowledge.citations
+    figures = [f for column in view.grid.options.values() for cell in column.cells.values() for f in cell.figures]
+    assert len(figures) >= 20
+    for figure in figures:
+        study = view.grid.studies[figure.study]
+        assert study.population and study.uncertainty and study.design
+        assert study.evidence and all(cid in citations for cid in study.evidence)
+        assert " in 100" not in figure.text
+    people_figures = [
+        f.text for f in figures if "100" in f.text and "points" not in f.text and "100-point" not in f.text
+    ]
+    assert people_figures and all("out of 100" in text for text in people_figures)
+
+
+def test_the_numbers_of_clinical_reference_section_5_are_in_the_grid():
+    view = default_view()
+    text = " ".join(
+        f.text for column in view.grid.options.values() for cell in column.cells.values() for f in cell.figures
+    )
+    for number in (
+        "54 out of 100",
+        "20.6",
+        "21.3",
+        "24",
+        "27",
+        "4.1",
+        "7.4",
+        "31.2",
+        "30.8",
+        "188",
+        "231",
+        "16 out of 100",
+        "18 out of",
+        "81 out of 100",
+        "73 out of",
+        "12 to 20 out of 100",
+        "14 out of 100",
+        "22 out of 100",
+        "2.3 out of 100",
+        "5.6 out of 100",
+        "27 out of 100",
+        "71 out of 100",
+        "95 out of 100",
+        "29 out of 100",
+        "92 out of 100",
+        "90 out of 100",
+    ):
+        assert " ".join(number.split()) in " ".join(text.split()), number
+
+
+def test_a_row_with_no_figure_for_the_patient_says_no_good_evidence():
+    comparison = shown(example("grade1-degenerative-stenosis"))
+    disc = next(o for o in comparison.options if o.option == "disc_replacement")
+    assert disc.cells["improvement"].no_good_evidence and not disc.cells["improvement"].figures
+    decompression = next(o for o in comparison.options if o.option == "decompression_alone")
+    assert decompression.cells["improvement"].figures and not decompression.cells["improvement"].no_good_evidence
+    assert not decompression.cells["involved"].no_good_evidence  # not a figure row
+
+
+# ---- what a patient is shown ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_only_applicable_options_are_shown_with_their_verdict_and_plain_reasons(path):
+    patient = json.loads(path.read_text())
+    assessment = assess(patient)
+    comparison = shown(patient)
+    expected = [o for o in OPTIONS if assessment.options[o].verdict != "not_applicable"]
+    assert [o.option for o in comparison.options] == expected
+    assert len(comparison.not_shown) == len(OPTIONS) - len(expected)
+    for option in comparison.options:
+        result = assessment.options[option.option]
+        assert option.verdict == result.verdict
+        assert {r.text for r in option.reasons} == {r.patient_explanation for r in result.reasons}
+        assert len(option.notes) == len(result.notes)
+        assert set(option.cells) == set(ROWS)
+
+
+def test_an_urgent_referral_shows_no_option():
+    comparison = shown(example("cauda-equina"))
+    assert comparison.options == () and len(comparison.not_shown) == len(OPTIONS)
+
+
+def test_a_rule_with_two_effects_is_said_once_with_the_more_cautious_one():
+    comparison = shown(example("isthmic-grade2"))
+    decompression = next(o for o in comparison.options if o.option == "decompression_alone")
+    weak = [r for r in decompression.reasons if r.rule_id == "decompression.weak-nerve-compression"]
+    assert [r.kind for r in weak] == ["cautions"]
+
+
+def test_figures_with_a_condition_are_shown_only_to_the_people_they_are_about():
+    athlete = example("isthmic-grade2") | {"age": 19, "activity_level": "high"}
+    adult = example("isthmic-grade2")
+
+    def conservative_figures(patient: dict) -> set[str]:
+        option = next(o for o in shown(patient).options if o.option == "conservative_care")
+        return {f.study_id for cell in option.cells.values() for f in cell.figures}
+
+    assert "athletes" in conservative_figures(athlete)
+    assert "athletes" not in conservative_figures(adult)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("grade1-degenerative-stenosis", ["stenosis", "degenerative_slip", "disc_degeneration"]),
+        ("isthmic-grade2", ["stenosis", "isthmic_slip_and_pars_defect"]),
+        ("adjacent-segment-after-fusion", ["stenosis", "degenerative_slip", "failed_fusion"]),
+    ],
+)
+def test_the_condition_descriptions_fit_the_patient(name, expected):
+    factors = parse_factors(example(name))
+    found = default_view().conditions_for(assess(factors), factors)
+    assert [c.id for c in found] == expected
+
+
+def test_a_herniated_disc_gets_its_description():
+    factors = parse_factors(example("grade1-degenerative-stenosis") | {"disc_herniation": "first"})
+    assert "disc_herniation" in [c.id for c in default_view().conditions_for(assess(factors), factors)]
+
+
+# ---- values ---------------------------------------------------------------------------------
+
+
+def test_the_five_values_questions_each_sit_beside_a_grid_row():
+    view = default_view()
+    assert [v.id for v in view.values.values] == [
+        "keep_movement",
+        "avoid_another_operation",
+        "quick_recovery",
+        "avoid_operation_risks",
+        "avoid_surgery",
+    ]
+    assert {v.row for v in view.values.values} <= set(ROWS)
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({"keep_motion": 3}, "values.keep_motion"),
+        ({"quick_recovery": 9}, "values.quick_recovery"),
+        ({"quick_recovery": True}, "values.quick_recovery"),
+        ({"quick_recovery": "3"}, "values.quick_recovery"),
+    ],
+)
+def test_a_bad_value_rating_is_rejected_naming_it(values, field):
+    with pytest.raises(InputError) as caught:
+        default_view().check_values(values)
+    assert [p.field for p in caught.value.problems] == [field]
+
+
+# ---- checking the files: every mistake named with its file -----------------------------------
+
+
+@pytest.fixture
+def view_dir(tmp_path: Path) -> Path:
+    target = tmp_path / VIEW_DIR
+    shutil.copytree(rules_dir() / VIEW_DIR, target)
+    return target
+
+
+def edit(directory: Path, file: str, change) -> None:
+    path = directory / file
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def problems(directory: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load(default_aid().knowledge, directory)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_an_unknown_citation_id_is_named_with_its_file(view_dir):
+    edit(view_dir, "option_grid.yaml", lambda d: d["studies"]["sport"]["evidence"].append("nobody2099"))
+    edit(view_dir, "conditions.yaml", lambda d: d["conditions"][0]["evidence"].append("nobody2098"))
+    found = problems(view_dir)
+    assert any("patient_view/option_grid.yaml" in p and "studies.sport" in p and "nobody2099" in p for p in found)
+    assert any("patient_view/conditions.yaml" in p and "nobody2098" in p for p in found)
+
+
+def test_an_unknown_option_is_named_with_its_file(view_dir):
+    edit(view_dir, "option_grid.yaml", lambda d: d["options"].update(spinal_cord_stimulator=d["options"]["fusion"]))
+    found = problems(view_dir)
+    assert any("patient_view/option_grid.yaml" in p and "spinal_cord_stimulator" in p for p in found)
+
+
+def test_a_missing_option_or_cell_is_named(view_dir):
+    def change(data):
+        del data["options"]["fusion"]
+        del data["options"]["disc_replacement"]["cells"]["risks"]
+
+    edit(view_dir, "option_grid.yaml", change)
+    found = problems(view_dir)
+    assert any("options.fusion" in p and "no column" in p for p in found)
+    assert any("options.disc_replacement" in p and "'risks'" in p for p in found)
+
+
+def test_an_unknown_study_a_bad_condition_and_in_100_wording_are_named(view_dir):
+    def change(data):
+        figures = data["options"]["fusion"]["cells"]["risks"]["figures"]
+        figures[0]["study"] = "nowhere"
+        figures[1]["when"] = "slip_grade >= 9"
+        figures[1]["text"] = "It failed in 14 in 100 people."
+
+    edit(view_dir, "option_grid.yaml", change)
+    edit(view_dir, "conditions.yaml", lambda d: d["conditions"][0].update(when="stenosys is known"))
+    found = problems(view_dir)
+    assert any("unknown study 'nowhere'" in p for p in found)
+    assert any("options.fusion.risks" in p and "slip_grade" in p for p in found)
+    assert any("out of 100 people" in p for p in found)
+    assert any("conditions.yaml" in p and "stenosys" in p for p in found)
+
+
+def test_every_input_field_needs_a_plain_label(view_dir):
+    edit(view_dir, "factors.yaml", lambda d: d["labels"].pop("bmi"))
+    assert any("factors.yaml" in p and "bmi" in p for p in problems(view_dir))
+    assert set(default_view().factor_labels) == set(fields())
+
+
+def test_a_values_question_must_point_at_a_grid_row(view_dir):
+    edit(view_dir, "values.yaml", lambda d: d["values"][0].update(row="feelings"))
+    assert any("values.yaml" in p and "feelings" in p for p in problems(view_dir))

@@ -1,0 +1,111 @@
+"""Plain English, measured: Flesch-Kincaid grade 8 or below for what patients read.
+
+Pooled per option (its rules' patient explanations in rules/options/ and its
+Option Grid cells) and per handout section, with the six option names and the
+condition names of clinical-reference.md section 6 left out of the count.
+textstat is pinned at 0.7.4: later versions need an NLTK corpus from the network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import textstat
+
+from decision_aid.handout import handout_content, strip_marks
+from decision_aid.models import OPTIONS
+from decision_aid.patient_view import default_view
+from decision_aid.samples import random_patients
+
+MAX_GRADE = 8
+OPTION_NAMES = [o.replace("_", " ") for o in OPTIONS]
+CONDITION_NAMES = [
+    "stenosis",
+    "degenerative slip",
+    "isthmic slip",
+    "pars defect",
+    "disc degeneration",
+    "disc herniation",
+    "failed fusion",
+]
+_NAMES = re.compile(
+    r"\b(" + "|".join(re.escape(n) for n in sorted(OPTION_NAMES + CONDITION_NAMES, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+DATA = Path(__file__).parent / "data"
+PATIENTS = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))] + random_patients(40, seed=5)
+
+
+def grade(text: str) -> float:
+    """The Flesch-Kincaid grade of a text unit, names and source marks left out."""
+    counted = _NAMES.sub("", strip_marks(text))
+    assert len(counted.split()) >= 5, f"too little text left to measure: {text!r}"
+    return textstat.flesch_kincaid_grade(counted)
+
+
+def option_texts(option: str) -> list[str]:
+    """What a patient reads about one option: its rules' explanations and its grid cells."""
+    view = default_view()
+    rules = [c.spec.patient_explanation for c in view.knowledge.rules if option in c.spec.options]
+    cells = []
+    for cell in view.grid.options[option].cells.values():
+        cells += [cell.text] if cell.text else []
+        cells += [figure.text for figure in cell.figures]
+    return rules + cells
+
+
+def test_the_measure_itself_tells_plain_from_dense_text():
+    assert grade("You have a slipped bone. The nerve is squeezed. An operation may help.") <= MAX_GRADE
+    assert (
+        grade(
+            "Decompressive laminectomy with instrumented posterolateral arthrodesis demonstrated statistically "
+            "indistinguishable patient-reported disability trajectories."
+        )
+        > MAX_GRADE
+    )
+    assert grade("Disc herniation and stenosis: a nerve in your back is squeezed.") == grade(
+        "and : a nerve in your back is squeezed."
+    )
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_each_option_pooled(option):
+    assert grade(" ".join(option_texts(option))) <= MAX_GRADE
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_each_explanation_and_cell_on_its_own(option):
+    """clinical-reference.md section 6 asks it of every text unit, not only of the pool."""
+    for text in option_texts(option):
+        counted = _NAMES.sub("", strip_marks(text))
+        assert textstat.flesch_kincaid_grade(counted) <= MAX_GRADE, text
+
+
+def test_the_grid_row_labels_notes_and_study_notes():
+    view = default_view()
+    rows = " ".join(f"{q.label}. {q.note}" for q in view.grid.questions)
+    studies = " ".join(f"{s.name}: {s.population}. {s.design} {s.uncertainty}" for s in view.grid.studies.values())
+    assert grade(rows) <= MAX_GRADE
+    assert grade(studies) <= MAX_GRADE
+
+
+def test_the_red_flags_nothing_indicates_and_condition_texts():
+    view = default_view()
+    knowledge = view.knowledge
+    assert grade(" ".join(c.spec.patient_explanation for c in knowledge.red_flags)) <= MAX_GRADE
+    for red_flag in knowledge.red_flags:
+        assert grade(red_flag.spec.patient_explanation) <= MAX_GRADE, red_flag.spec.id
+    assert grade(knowledge.fallback.spec.patient_explanation) <= MAX_GRADE
+    for condition in view.conditions.conditions:
+        assert grade(condition.text) <= MAX_GRADE, condition.id
+
+
+@pytest.mark.parametrize("patient", PATIENTS, ids=lambda p: f"age{p['age']}-slip{p['slip_grade']}")
+def test_each_handout_section(patient):
+    sections = handout_content(patient, {"keep_movement": 3}).section_texts()
+    assert len(sections) >= 3
+    for title, text in sections.items():
+        assert grade(text) <= MAX_GRADE, title
