@@ -12,6 +12,7 @@ import itertools
 import operator
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Union
 
 COMPARISONS = {
@@ -180,22 +181,38 @@ def holds(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> bool:
     `values` holds the known factors only; `states` maps findings to their state
     and set tags to "present".
     """
-    if isinstance(expr, All):
-        return all(holds(p, values, states) for p in expr.parts)
-    if isinstance(expr, Any_):
-        return any(holds(p, values, states) for p in expr.parts)
+    entry = _evaluators.get(id(expr))
+    if entry is None or entry[0] is not expr:  # keyed by identity: hashing the tree costs more
+        entry = _evaluators[id(expr)] = (expr, evaluator(expr))
+    return entry[1](values, states)
+
+
+_evaluators: dict[int, tuple[Expr, Callable[[dict[str, Any], dict[str, str]], bool]]] = {}
+
+
+def evaluator(expr: Expr) -> Callable[[dict[str, Any], dict[str, str]], bool]:
+    """The condition as a Python function of (values, states).
+
+    The source is built from the parsed, whitelisted condition only: names are
+    checked identifiers and values are literals written with repr().
+    """
+    source = f"lambda v, s: {_python(expr)}"
+    return eval(compile(source, "<condition>", "eval"), {"__builtins__": {}})  # noqa: S307
+
+
+def _python(expr: Expr) -> str:
+    if isinstance(expr, (All, Any_)):
+        joiner = " and " if isinstance(expr, All) else " or "
+        return "(" + joiner.join(_python(p) for p in expr.parts) + ")"
     if isinstance(expr, Always):
-        return True
+        return "True"
     if isinstance(expr, Known):
-        return (expr.field in values) == expr.known
+        return f"({expr.field!r} {'in' if expr.known else 'not in'} v)"
     if isinstance(expr, State):
-        return states.get(expr.name) == expr.state
-    if expr.field not in values:
-        return False
-    value = values[expr.field]
+        return f"(s.get({expr.name!r}) == {expr.state!r})"
     if isinstance(expr, OneOf):
-        return value in expr.values
-    return COMPARISONS[expr.op](value, expr.value)
+        return f"({expr.field!r} in v and v[{expr.field!r}] in {tuple(expr.values)!r})"
+    return f"({expr.field!r} in v and v[{expr.field!r}] {expr.op} {expr.value!r})"
 
 
 def undecided_fields(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> set[str]:

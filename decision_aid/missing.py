@@ -31,6 +31,7 @@ from decision_aid.knowledge import (
     with_dependencies,
 )
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
+from decision_aid.prediction import predict_verdicts
 from decision_aid.vocabulary import fields
 
 Reassess = Callable[[dict[str, Any]], dict[str, str]]
@@ -205,48 +206,65 @@ def _search_group(trials: _Trials, group: tuple[str, ...], movable: set[str]) ->
     """field -> the options its value can change, trying the group's values together.
 
     In a joint trial a field is credited with a change only if it is needed:
-    leaving that field unknown again undoes the change.
+    leaving that field unknown again undoes the change. Candidates are screened with
+    the Python reading of the rules; every credited change is then confirmed on the
+    engine (its witness trial changes the verdict, and without the field it does not).
     """
-    credit: dict[str, set[str]] = {name: set() for name in group}
+    witnesses: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {name: {} for name in group}
     if not movable:
-        return credit
+        return {name: set() for name in group}
     # In a group each field may also stay unknown, so a field that decides the finding
     # by itself is tried alone too (either bone measure makes bone quality known).
     choices = [trials.deps.candidates[f] + ([None] if len(group) > 1 else []) for f in group]
     for combo in itertools.product(*choices):
-        if all(credit[name] == movable for name in group):
+        if all(witnesses[name].keys() == movable for name in group):
             break
         trial = {name: value for name, value in zip(group, combo) if value is not None}
-        if not trial:
-            continue
-        changed = trials.changed(group, trial, movable)
+        changed = trials.changed(group, trial, movable, confirm=False) if trial else set()
         for name in group:
-            if changed - credit[name]:
+            for option in changed - witnesses[name].keys():
                 without = {k: v for k, v in trial.items() if k != name}
-                still = trials.changed(group, without, changed) if without else set()
-                credit[name] |= changed - still
-    return credit
+                if option not in trials.changed(group, without, {option}, confirm=False):
+                    witnesses[name][option] = (trial, without)
+    return {
+        name: {
+            option
+            for option, (trial, without) in found.items()
+            if option in trials.changed(group, trial, {option}, confirm=True)
+            and option not in trials.changed(group, without, {option}, confirm=True)
+        }
+        for name, found in witnesses.items()
+    }
 
 
 class _Trials:
-    """Re-assessments of one patient with some unknown fields set, each run at most once."""
+    """Re-assessments of one patient with some unknown fields set.
+
+    Two sets of values that the rules cannot tell apart (same signature) are tried
+    once. `confirm=False` reads the rules in Python (cheap, to screen candidates);
+    `confirm=True` runs the engine, whose answer is what the user is told.
+    """
 
     def __init__(self, deps: Dependencies, values: dict[str, Any], verdicts: dict[str, str], reassess: Reassess):
         self.deps, self.values, self.verdicts, self.reassess = deps, values, verdicts, reassess
         self.passes = 0
-        self._done: dict[tuple, dict[str, str]] = {}
+        self._predicted: dict[tuple, dict[str, str]] = {}
+        self._confirmed: dict[tuple, dict[str, str]] = {}
 
-    def changed(self, group: tuple[str, ...], trial: dict[str, Any], options: set[str]) -> set[str]:
+    def changed(self, group: tuple[str, ...], trial: dict[str, Any], options: set[str], confirm: bool) -> set[str]:
         """The options among `options` whose verdict differs once `trial` is set."""
         values = {**self.values, **trial}
         signature = (group, self.deps.signature(group, values))
-        if signature not in self._done:
-            base = (group, self.deps.signature(group, self.values))
-            self._done[base] = self.verdicts  # the rules see no difference from the patient as is
-            if signature != base:
+        done = self._confirmed if confirm else self._predicted
+        if signature not in done:
+            if not trial or signature == (group, self.deps.signature(group, self.values)):
+                done[signature] = self.verdicts  # the rules see no difference from the patient as is
+            elif confirm:
                 self.passes += 1
-                self._done[signature] = self.reassess(values)
-        outcome = self._done[signature]
+                done[signature] = self.reassess(values)
+            else:
+                done[signature] = predict_verdicts(self.deps.knowledge, values)
+        outcome = done[signature]
         return {o for o in options if outcome[o] != self.verdicts[o]}
 
 
