@@ -25,6 +25,11 @@ from decision_aid.models import Effect, Option
 from decision_aid.vocabulary import FieldSpec, fields
 
 
+def read_yaml(text: str) -> Any:
+    """Parse YAML safely, with libyaml's C parser when PyYAML has it (several times faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+
+
 def rules_dir() -> Path:
     """rules/ inside an installed package, else at the top of a source checkout."""
     here = Path(__file__).resolve().parent
@@ -193,7 +198,7 @@ class _Loader:
     def read(self, relative: str, key: str) -> list[tuple[str, dict]]:
         path = self.dir / relative
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             self.problem(relative, "", f"cannot read: {error}")
             return []
@@ -217,7 +222,7 @@ class _Loader:
     def load(self) -> Knowledge | None:
         meta_file = self.dir / "knowledge.yaml"
         try:
-            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+            meta = read_yaml(meta_file.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as error:
             self.problem("knowledge.yaml", "", f"cannot read: {error}")
             meta = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from decision_aid import conditions as cond
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge
+from decision_aid.knowledge import Knowledge, read_yaml
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.vocabulary import fields
@@ -148,6 +149,7 @@ class StatementsFile(_Spec):
     shared_reasons: str
     only_shared: str
     grid_intro: str
+    screen_grid_intro: str  # the app's grid: figures name their study instead of a source number
     different_studies: str
     no_good_evidence: str
     factors_intro: str
@@ -216,6 +218,25 @@ class Comparison:
     not_shown: tuple[str, ...]  # names of the options left out
 
 
+@dataclass(frozen=True)
+class GridRow:
+    """One Option Grid row as the app shows it: a plain text per shown option, in the
+    comparison's order, and the values the patient rates beside this row."""
+
+    question: Question
+    cells: tuple[tuple[str, ...], ...]  # per option: its cell's parts (`cell_parts`)
+    values: tuple[ValueQuestion, ...]
+
+
+@dataclass(frozen=True)
+class UrgentItem:
+    """One alert of an urgent referral: what to do, and the red flag in plain words."""
+
+    message: str
+    explanation: str
+    evidence: tuple[str, ...]
+
+
 # ---- the loaded view ---------------------------------------------------------------
 
 
@@ -276,6 +297,53 @@ class PatientView:
         if problems:
             raise InputError(problems)
         return dict(ratings)
+
+    def grid_rows(self, comparison: Comparison) -> tuple[GridRow, ...]:
+        """The Option Grid for a screen: each row's cells in plain words, figures with their study."""
+        return tuple(
+            GridRow(
+                question,
+                tuple(self.cell_parts(o.cells[question.id]) for o in comparison.options),
+                tuple(v for v in self.values.values if v.row == question.id),
+            )
+            for question in comparison.questions
+        )
+
+    def cell_text(self, cell: ShownCell) -> str:
+        """A cell in words: its text, each figure followed by its study's name in brackets,
+        and "no good evidence" where a figure row has no figure for this patient."""
+        return " ".join(self.cell_parts(cell))
+
+    def cell_parts(self, cell: ShownCell) -> tuple[str, ...]:
+        """The parts of `cell_text`, each of which a screen may set on a line of its own."""
+        parts = [cell.text] if cell.text else []
+        parts += [f"{f.text} ({f.study.name})" for f in cell.figures]
+        if cell.no_good_evidence:
+            parts.append(self.statements.no_good_evidence)
+        return tuple(parts)
+
+    def studies_used(self, comparison: Comparison) -> dict[str, Study]:
+        """The studies the shown cells quote, in the order they first appear (row by row)."""
+        used: dict[str, Study] = {}
+        for question in comparison.questions:
+            for option in comparison.options:
+                for figure in option.cells[question.id].figures:
+                    used.setdefault(figure.study_id, figure.study)
+        return used
+
+    def urgent(self, assessment: Assessment) -> tuple[UrgentItem, ...]:
+        """An urgent referral for the patient: each alert with its red flag's plain explanation."""
+        flags = {c.spec.alert_code: c.spec for c in self.knowledge.red_flags}
+        return tuple(
+            UrgentItem(a.message, flags[a.code].patient_explanation, tuple(flags[a.code].evidence))
+            for a in assessment.alerts
+        )
+
+    def ratings(self, chosen: Mapping[str, int | None] | None) -> dict[str, int] | None:
+        """The ratings to print: the rated values only (None = not rated), checked;
+        None when nothing is rated. Raises InputError for an unknown value or a bad rating."""
+        rated = {key: rating for key, rating in (chosen or {}).items() if rating is not None}
+        return self.check_values(rated) or None
 
     def _reasons(self, reasons: list[Reason]) -> tuple[PlainReason, ...]:
         # A rule with two effects (supports and cautions) is said once, with the first
@@ -350,7 +418,7 @@ class _Checker:
 
     def read(self, file: str, model: type[_Spec]) -> Any:
         try:
-            data = yaml.safe_load((self.dir / file).read_text(encoding="utf-8"))
+            data = read_yaml((self.dir / file).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as error:
             self.problem(file, "", f"cannot read: {error}")
             return None

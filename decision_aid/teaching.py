@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from decision_aid import conditions as cond
 from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge, rules_dir
+from decision_aid.knowledge import Knowledge, read_yaml, rules_dir
 from decision_aid.labels import describe_condition, field_label, value_text
 from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
 from decision_aid.verdicts import aggregate
@@ -125,7 +125,7 @@ def _check(item: Any, file: str, knowledge: Knowledge, problems: list[str]) -> C
 
 def _read(path: Path, name: str, problems: list[KnowledgeProblem]) -> list[Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         problems.append(KnowledgeProblem(name, "", f"cannot read: {error}"))
         return []
