@@ -302,43 +302,10 @@ class _Loader:
         return Compiled(spec, file, states["present"], states)
 
     def parse(self, file: str, rule_id: str, text: str, allow_states: set[str]) -> cond.Expr | None:
-        try:
-            expr = cond.parse(text)
-        except cond.ConditionSyntaxError as error:
-            self.problem(file, rule_id, str(error))
-            return None
-        ok = True
-        vocabulary = fields()
-        for atom in cond.atoms(expr):
-            if isinstance(atom, cond.State):
-                if atom.name not in allow_states:
-                    self.problem(file, rule_id, f"unknown field, finding or tag '{atom.name}'")
-                    ok = False
-                elif atom.state == "known":
-                    self.problem(file, rule_id, f"'{atom.name}' is a finding: use present, absent or unknown")
-                    ok = False
-                continue
-            if isinstance(atom, cond.Always):
-                continue
-            spec = vocabulary.get(atom.field)
-            if spec is None:
-                self.problem(file, rule_id, f"unknown field '{atom.field}'")
-                ok = False
-                continue
-            if isinstance(atom, cond.Known):
-                if not spec.nullable:
-                    self.problem(file, rule_id, f"'{atom.field}' is never unknown (it is required or has a default)")
-                    ok = False
-                continue
-            values = atom.values if isinstance(atom, cond.OneOf) else (atom.value,)
-            for value in values:
-                if not _value_fits(spec, value):
-                    self.problem(file, rule_id, f"{value!r} is not an allowed value of '{atom.field}' ({_allowed(spec)})")
-                    ok = False
-            if isinstance(atom, cond.Compare) and atom.op != "==" and spec.kind in ("string", "boolean"):
-                self.problem(file, rule_id, f"'{atom.op}' cannot compare '{atom.field}' ({spec.kind})")
-                ok = False
-        return expr if ok else None
+        expr, problems = check_condition(text, allow_states)
+        for message in problems:
+            self.problem(file, rule_id, message)
+        return expr
 
     def order_findings(self, findings: list[Compiled]) -> list[Compiled]:
         """Dependency order (a finding after those it reads); reject cycles."""
@@ -381,6 +348,40 @@ class _Loader:
                         f"{len(holding)} states hold ({', '.join(holding) or 'none'}) at {shown}",
                     )
                     break
+
+
+def check_condition(text: str, allow_states: set[str]) -> tuple[cond.Expr | None, list[str]]:
+    """Parse a condition and check it against the input vocabulary and the findings and
+    tags it may read; the parsed condition (None if it has problems) and the problems."""
+    try:
+        expr = cond.parse(text)
+    except cond.ConditionSyntaxError as error:
+        return None, [str(error)]
+    problems: list[str] = []
+    vocabulary = fields()
+    for atom in cond.atoms(expr):
+        if isinstance(atom, cond.State):
+            if atom.name not in allow_states:
+                problems.append(f"unknown field, finding or tag '{atom.name}'")
+            elif atom.state == "known":
+                problems.append(f"'{atom.name}' is a finding: use present, absent or unknown")
+            continue
+        if isinstance(atom, cond.Always):
+            continue
+        spec = vocabulary.get(atom.field)
+        if spec is None:
+            problems.append(f"unknown field '{atom.field}'")
+            continue
+        if isinstance(atom, cond.Known):
+            if not spec.nullable:
+                problems.append(f"'{atom.field}' is never unknown (it is required or has a default)")
+            continue
+        for value in atom.values if isinstance(atom, cond.OneOf) else (atom.value,):
+            if not _value_fits(spec, value):
+                problems.append(f"{value!r} is not an allowed value of '{atom.field}' ({_allowed(spec)})")
+        if isinstance(atom, cond.Compare) and atom.op != "==" and spec.kind in ("string", "boolean"):
+            problems.append(f"'{atom.op}' cannot compare '{atom.field}' ({spec.kind})")
+    return (None if problems else expr), problems
 
 
 def _present(items: Iterable[Compiled | None]) -> list[Compiled]:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from decision_aid import conditions as cond
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge, read_yaml
+from decision_aid.knowledge import Knowledge, check_condition, read_yaml
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.vocabulary import fields
@@ -495,31 +495,8 @@ class _Checker:
 
     def condition(self, file: str, item: str, text: str) -> None:
         """Parse a `when:` and check its names and values against the vocabulary and findings."""
-        try:
-            expr = cond.parse(text)
-        except cond.ConditionSyntaxError as error:
-            self.problem(file, item, str(error))
-            return
-        vocabulary = fields()
-        finding_ids = {f.spec.id for f in self.knowledge.findings}
-        ok = True
-        for atom in cond.atoms(expr):
-            if isinstance(atom, cond.State):
-                if atom.name not in finding_ids or atom.state == "known":
-                    self.problem(file, item, f"'{atom.name} is {atom.state}': not a finding and state")
-                    ok = False
-            elif isinstance(atom, (cond.Compare, cond.OneOf, cond.Known)):
-                spec = vocabulary.get(atom.field)
-                if spec is None:
-                    self.problem(file, item, f"unknown field '{atom.field}'")
-                    ok = False
-                    continue
-                if isinstance(atom, cond.Known):
-                    continue
-                for value in atom.values if isinstance(atom, cond.OneOf) else (atom.value,):
-                    number = float(value) if spec.kind == "number" and isinstance(value, int) else value
-                    if not spec.accepts(number):
-                        self.problem(file, item, f"{value!r} is not an allowed value of '{atom.field}'")
-                        ok = False
-        if ok:
+        expr, problems = check_condition(text, {f.spec.id for f in self.knowledge.findings})
+        for message in problems:
+            self.problem(file, item, message)
+        if expr is not None:
             self.expressions[text] = expr
