@@ -12,7 +12,7 @@ import re
 
 import streamlit as st
 
-from app_pages import ui
+from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_patient
 from decision_aid.errors import InputError
@@ -143,6 +143,7 @@ def _new_patient() -> None:
     set_answers({})
     for key in (ASSESSED, LOAD_MESSAGE, "patient"):
         st.session_state.pop(key, None)
+    patient_tab.clear()
 
 
 def _patient_actions() -> None:
@@ -185,9 +186,9 @@ def _result_actions(consultation: Consultation) -> None:
 
 
 def _handout_maker(consultation: Consultation):
-    """The PDF is only made when the button is pressed."""
-    patient = consultation.patient
-    return lambda: build_handout(patient)
+    """The PDF is only made when the button is pressed, with the ratings of "What matters to you"."""
+    patient, values = consultation.patient, patient_tab.ratings()
+    return lambda: build_handout(patient, values=values)
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ def _results(consultation: Consultation | None, problems: dict[str, str]) -> Non
             _missing(assessment)
             _option_cards(consultation)
     with patient:
-        _plain_language(consultation)
+        patient_tab.show(consultation)
     with letter:
         st.caption("Copy into the clinic letter (the copy button is at the top right of the box).")
         st.code(consultation.letter, language=None, wrap_lines=True)
@@ -318,28 +319,6 @@ def _missing(assessment) -> None:
         ]
         st.caption("Not known, and measuring it could change the verdict.")
         st.markdown("\n".join(lines))
-
-
-def _plain_language(consultation: Consultation) -> None:
-    assessment = consultation.assessment
-    if assessment.urgent_referral:
-        st.markdown("#### You need to be seen urgently")
-        seen = {r.patient_explanation for r in next(iter(assessment.options.values())).reasons}
-        st.markdown("\n".join(f"- {_md(text)}" for text in sorted(seen)))
-        st.markdown("Planned treatments wait until this has been checked.")
-        return
-    st.markdown(
-        "These are the choices we talked about, including not having an operation. "
-        "They are a starting point for our talk, not a decision. What matters to you counts too."
-    )
-    knowledge = ui.aid().knowledge
-    for option, result in assessment.options.items():
-        with st.container(border=True):
-            badge = ui.verdict_badge(result.verdict)
-            st.markdown(f"**{html.escape(OPTION_NAMES[option])}** {badge}", unsafe_allow_html=True)
-            texts = list(dict.fromkeys(r.patient_explanation for r in result.reasons))
-            texts += [knowledge.by_id[n.rule_id].spec.patient_explanation for n in result.notes]
-            st.markdown("\n".join(f"- {_md(t)}" for t in texts))
 
 
 def _cite_ids(ids: list[str]) -> str:

@@ -11,8 +11,8 @@ import ast
 import itertools
 import operator
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Union
 
 COMPARISONS = {

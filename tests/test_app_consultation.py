@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from decision_aid import assess
 from decision_aid.form import NOT_KNOWN
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.letter import clinic_letter
+from decision_aid.models import parse_factors
+from decision_aid.patient_view import default_view
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DATA = Path(__file__).resolve().parent / "data"
@@ -158,9 +162,117 @@ def test_plain_language_tab_uses_the_patient_explanations():
     fill(at, FORM)
     submit(at)
     shown = "\n".join(markdown(at))
-    for result in assess(PATIENT).options.values():
+    expected = assess(PATIENT)
+    for result in expected.options.values():
+        if result.verdict == "not_applicable":
+            continue  # named as left out, not explained
         for reason in result.reasons:
             assert reason.patient_explanation.split(".")[0][:40].replace("(", "") in shown.replace("\\", "")
+    left_out = [OPTION_NAMES[o] for o, r in expected.options.items() if r.verdict == "not_applicable"]
+    assert left_out and any(all(name in c.value for name in left_out) for c in at.caption)
+
+
+def patient_tab(at: AppTest) -> Any:
+    (tab,) = [t for t in at.tabs if t.label == "For the patient"]
+    return tab
+
+
+def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
+    view = default_view()
+    factors = parse_factors(PATIENT)
+    expected = assess(factors)
+    comparison = view.comparison(expected, factors)
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    tab = patient_tab(at)
+    text = "\n".join(m.value for m in tab.markdown).replace("\\", "")
+    assert view.statements.decision.split(".")[0] in text
+    for condition in view.conditions_for(expected, factors):
+        assert condition.name in text
+    (grid,) = [m.value for m in tab.markdown if "class='da-grid'" in m.value]
+    header = grid.split("</thead>")[0]
+    assert [o.name for o in comparison.options] == [name for name in OPTION_NAMES.values() if f"<th>{name}<" in header]
+    for option in comparison.options:
+        assert option.verdict_words in header
+    for name in comparison.not_shown:
+        assert name not in header
+    for row in view.grid_rows(comparison):
+        assert row.question.label in grid
+        assert len(row.cells) == len(comparison.options)
+    assert "Swedish Spinal Stenosis Study" in grid  # each figure names its study
+    # What matters to you: one 1-5 control per value, none rated yet, and the statement that it changes nothing
+    controls = {b.key: b for b in tab.get("button_group")}
+    assert set(controls) == {f"value_{v.id}" for v in view.values.values}
+    assert all(b.value is None for b in controls.values())
+    assert view.values.statement.split(".")[0] in "\n".join(c.value for c in tab.caption)
+    assert any(view.statements.safety_net.signs[0].split(",")[0] in e.value for e in tab.error)
+
+
+def test_patient_tab_for_a_red_flag_shows_only_the_urgent_message_and_the_safety_net():
+    view = default_view()
+    at = start()
+    fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
+    submit(at)
+    tab = patient_tab(at)
+    text = "\n".join(m.value for m in tab.markdown).replace("\\", "")
+    assert view.statements.headings.urgent in text
+    assert view.statements.urgent_intro.split(".")[0] in text
+    for alert in assess({**PATIENT, "cauda_equina_syndrome": True}).alerts:
+        assert alert.message in text
+    assert "da-grid" not in text
+    assert view.statements.headings.decision not in text and view.statements.headings.values not in text
+    assert not tab.get("button_group")  # no values questions
+    assert not tab.get("expander")
+    (net,) = [e.value for e in tab.error]
+    for sign in view.statements.safety_net.signs:
+        assert sign.split(",")[0] in net
+
+
+def deferred_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    """The deferred downloads the page registers, by file name: mime type and the page's data callback."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    registered: dict[str, dict[str, Any]] = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        registered[file_name] = {"mimetype": mimetype, "callable": data_callable}
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return registered
+
+
+def test_the_handout_download_offers_a_pdf_with_the_patients_ratings(monkeypatch: pytest.MonkeyPatch):
+    downloads = deferred_downloads(monkeypatch)
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    (button,) = [d for d in at.get("download_button") if d.proto.label == "Patient handout (PDF)"]
+    assert button.proto.deferred_file_id  # made only when pressed
+    assert downloads["decision-aid-handout.pdf"]["mimetype"] == "application/pdf"
+    unrated = downloads["decision-aid-handout.pdf"]["callable"]()
+    assert unrated[:5] == b"%PDF-"
+
+    at.button_group(key="value_keep_movement").set_value(5).run()
+    at.button_group(key="value_quick_recovery").set_value(2).run()
+    assert not at.exception
+    assert at.session_state["patient_values"] == {"keep_movement": 5, "quick_recovery": 2}
+    (grid,) = [m.value for m in patient_tab(at).markdown if "class='da-grid'" in m.value]
+    assert "Keeping movement in my back: 5 of 5" in grid  # beside its row
+    pdf = downloads["decision-aid-handout.pdf"]["callable"]()
+    assert pdf[:5] == b"%PDF-"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(text.split())
+    assert "Keeping movement in my back: 5 out of 5" in text
+    assert "A quick recovery: 2 out of 5" in text
+    for result in assess(PATIENT).options.values():  # the ratings change no verdict
+        assert VERDICT_WORDS[result.verdict] in " ".join(cards(at))
+
+    (button,) = [b for b in at.button if b.label == "New patient"]
+    button.click().run()
+    assert "patient_values" not in at.session_state  # a new patient starts unrated
 
 
 def test_red_flag_banner_stops_the_elective_view():

@@ -166,6 +166,15 @@ def test_consultation_form_to_six_cards_and_the_patient_tab(page: Any, sync_api:
     page.get_by_role("tab", name="For the patient").click()
     first = expected.options["conservative_care"].reasons[0].patient_explanation
     sync_api.expect(page.get_by_text(first, exact=False).first).to_be_visible()
+    grid = page.locator("table.da-grid")
+    sync_api.expect(grid).to_be_visible()
+    shown = [OPTION_NAMES[o] for o, r in expected.options.items() if r.verdict != "not_applicable"]
+    header = grid.locator("thead th").all_inner_texts()[1:]
+    assert [h.split("\n")[0].strip() for h in header] == shown
+    rating = page.get_by_role("radiogroup", name="Keeping movement in my back")  # What matters to you, 1 to 5
+    rating.get_by_text("5", exact=True).click()
+    settle(page)
+    sync_api.expect(grid.get_by_text("Keeping movement in my back: 5 of 5")).to_be_visible()
     full_page_screenshot(page, ARTIFACTS / "consultation-patient.png")
 
     page.get_by_role("tab", name="Clinic letter").click()

@@ -161,6 +161,64 @@ def test_a_herniated_disc_gets_its_description():
     assert "disc_herniation" in [c.id for c in default_view().conditions_for(assess(factors), factors)]
 
 
+# ---- the app's "For the patient" tab -----------------------------------------------------------
+
+
+def test_the_grid_rows_for_a_screen_hold_one_plain_cell_per_shown_option():
+    view = default_view()
+    comparison = shown(example("grade1-degenerative-stenosis"))
+    rows = view.grid_rows(comparison)
+    assert [r.question.id for r in rows] == ROWS
+    for row in rows:
+        assert len(row.cells) == len(comparison.options) and all(row.cells)
+        assert [v.row for v in row.values] == [row.question.id] * len(row.values)
+    assert sorted(v.id for r in rows for v in r.values) == sorted(v.id for v in view.values.values)
+    improvement = rows[ROWS.index("improvement")]
+    disc = [o.option for o in comparison.options].index("disc_replacement")
+    assert improvement.cells[disc][-1] == view.statements.no_good_evidence
+
+
+def test_a_cell_names_the_study_of_each_figure():
+    view = default_view()
+    comparison = shown(example("grade1-degenerative-stenosis"))
+    decompression = next(o for o in comparison.options if o.option == "decompression_alone")
+    cell = decompression.cells["improvement"]
+    text = view.cell_text(cell)
+    assert text.startswith(cell.text)
+    for figure in cell.figures:
+        assert f"{figure.text} ({figure.study.name})" in text
+    assert view.statements.no_good_evidence not in text
+    assert view.cell_parts(cell) == (cell.text, *(f"{f.text} ({f.study.name})" for f in cell.figures))
+
+
+def test_the_studies_used_are_those_the_shown_cells_quote_in_order():
+    view = default_view()
+    comparison = shown(example("grade1-degenerative-stenosis"))
+    used = view.studies_used(comparison)
+    quoted = [f.study_id for q in comparison.questions for o in comparison.options for f in o.cells[q.id].figures]
+    assert list(used) == list(dict.fromkeys(quoted))
+    assert all(used[sid] is view.grid.studies[sid] for sid in used)
+
+
+def test_an_urgent_referral_gives_each_alert_with_its_red_flag_in_plain_words():
+    factors = parse_factors(example("cauda-equina"))
+    assessment = assess(factors)
+    items = default_view().urgent(assessment)
+    assert [i.message for i in items] == [a.message for a in assessment.alerts] and items
+    for item in items:
+        assert item.explanation and item.evidence
+
+
+def test_ratings_keep_only_what_was_rated():
+    view = default_view()
+    assert view.ratings(None) is None
+    assert view.ratings({}) is None
+    assert view.ratings({"keep_movement": None, "quick_recovery": None}) is None
+    assert view.ratings({"keep_movement": 4, "quick_recovery": None}) == {"keep_movement": 4}
+    with pytest.raises(InputError):
+        view.ratings({"keep_movement": 7})
+
+
 # ---- values ---------------------------------------------------------------------------------
 
 
