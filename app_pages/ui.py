@@ -17,7 +17,9 @@ VERDICT_STYLE = {
     "not_applicable": ("#424242", "#eeeeee", "–"),
 }
 
-SUPPORT_STATEMENT = "This tool supports, and does not replace, clinical judgement and the conversation with your clinician."
+SUPPORT_STATEMENT = (
+    "This tool supports, and does not replace, clinical judgement and the conversation with your clinician."
+)
 
 
 @st.cache_resource

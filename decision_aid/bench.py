@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     bare = _bare_ms(aid, facts)
     one = _median_ms(aid.engine.run, facts)
     failures += _report("engine pass, bare durable-rules (no-op actions)", f"median {bare:.3f} ms")
-    failures += _report("engine pass through the wrapper", f"median {one:.3f} ms = {one / bare:.2f}x bare", one <= 2 * bare)
+    failures += _report(
+        "engine pass through the wrapper", f"median {one:.3f} ms = {one / bare:.2f}x bare", one <= 2 * bare
+    )
 
     fresh = DecisionAid(aid.knowledge)  # nothing remembered: each patient's passes all run
     times = sorted(_time_ms(fresh.assess, p) for p in patients)
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     seconds = _batch_seconds(args.batch, args.seed)
-    failures += _report(f"batch of {args.batch:,} patients, all cores", f"{seconds:.1f} s ({args.batch / seconds:,.0f}/s)", seconds < 60)
+    failures += _report(
+        f"batch of {args.batch:,} patients, all cores", f"{seconds:.1f} s ({args.batch / seconds:,.0f}/s)", seconds < 60
+    )
 
     cold = _cold_start_seconds(examples[0] if examples else random_patients(1, args.seed)[0])
     failures += _report("`decision-aid assess` cold start", f"median {cold:.2f} s", cold < 1)

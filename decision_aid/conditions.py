@@ -13,7 +13,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 COMPARISONS = {
     "==": operator.eq,
@@ -64,7 +64,7 @@ class Always:
     pass
 
 
-Atom = Union[Compare, OneOf, Known, State, Always]
+Atom = Compare | OneOf | Known | State | Always
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Any_:
     parts: tuple[Expr, ...]
 
 
-Expr = Union[Atom, All, Any_]
+Expr = Atom | All | Any_
 Conjunct = tuple[Atom, ...]
 
 
@@ -143,6 +143,7 @@ def _literal(node: ast.AST, source: str) -> Any:
 
 # ---- structure ----------------------------------------------------------------
 
+
 def atoms(expr: Expr) -> list[Atom]:
     if isinstance(expr, (All, Any_)):
         return [a for part in expr.parts for a in atoms(part)]
@@ -174,6 +175,7 @@ def state_names(expr: Expr) -> set[str]:
 
 
 # ---- evaluation -----------------------------------------------------------------
+
 
 def holds(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> bool:
     """Evaluate as the engine does: a null (absent) field never matches a comparison.
@@ -244,6 +246,7 @@ def _kleene(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> tuple
 
 
 # ---- thresholds -------------------------------------------------------------------
+
 
 def thresholds(expr: Expr) -> dict[str, set[Any]]:
     """Every value each field is compared with (for grids and candidate values)."""

@@ -41,6 +41,7 @@ def rules_dir() -> Path:
 
 # ---- file schemas ---------------------------------------------------------------
 
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,6 +114,7 @@ class FallbackSpec(_Spec):
 
 
 # ---- the loaded knowledge ----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Compiled:
@@ -337,7 +339,7 @@ class _Loader:
             names = sorted(finding_fields(knowledge, finding.spec.id))
             grids = [candidate_values(fields()[n], knowledge.thresholds.get(n, set()), with_null=True) for n in names]
             for combo in itertools.product(*grids):
-                values = {n: v for n, v in zip(names, combo) if v is not None}
+                values = {n: v for n, v in zip(names, combo, strict=True) if v is not None}
                 states = derive_states(knowledge, values, upto=finding.spec.id)
                 holding = [s for s, expr in finding.states.items() if cond.holds(expr, values, states)]
                 if len(holding) != 1:
@@ -402,6 +404,7 @@ def _allowed(spec: FieldSpec) -> str:
 
 
 # ---- helpers shared by the checker and the missing-information search ------------------
+
 
 def finding_fields(knowledge: Knowledge, finding_id: str) -> frozenset[str]:
     """The input fields a finding depends on, directly or through other findings."""

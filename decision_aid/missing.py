@@ -128,8 +128,11 @@ class Dependencies:
             kb = self.knowledge
             findings = [c.spec.id for c in kb.findings if names & kb.finding_fields[c.spec.id]]
             atoms = [
-                a for c, direct in self.direct_fields if names & direct
-                for a in cond.atoms(c.expr) if getattr(a, "field", None) in names
+                a
+                for c, direct in self.direct_fields
+                if names & direct
+                for a in cond.atoms(c.expr)
+                if getattr(a, "field", None) in names
             ]
             self._views[group] = (findings, with_dependencies(kb, findings), atoms)
         return self._views[group]
@@ -219,7 +222,7 @@ def _search_group(trials: _Trials, group: tuple[str, ...], movable: set[str]) ->
     for combo in itertools.product(*choices):
         if all(witnesses[name].keys() == movable for name in group):
             break
-        trial = {name: value for name, value in zip(group, combo) if value is not None}
+        trial = {name: value for name, value in zip(group, combo, strict=True) if value is not None}
         changed = trials.changed(group, trial, movable, confirm=False) if trial else set()
         for name in group:
             for option in changed - witnesses[name].keys():

@@ -61,9 +61,7 @@ class PatientFactors(BaseModel):
     back_pain: bool = Field(description="axial low back pain")
     leg_pain: bool = Field(description="radicular leg pain or neurogenic claudication")
     symptom_duration_weeks: int = Field(ge=0, le=2600, description="how long the current symptoms have lasted")
-    conservative_care_weeks: int = Field(
-        0, ge=0, le=2600, description="weeks of structured non-operative care tried"
-    )
+    conservative_care_weeks: int = Field(0, ge=0, le=2600, description="weeks of structured non-operative care tried")
     odi: int | None = Field(None, ge=0, le=100, description="Oswestry Disability Index (0 none, 100 bed-bound)")
     motor_deficit: Literal["none", "stable", "severe", "progressive"] = Field(
         "none",
@@ -95,9 +93,7 @@ class PatientFactors(BaseModel):
     prior_fusion: Literal["none", "solid", "pseudarthrosis", "hardware_failure"] = Field(
         "none", description="a previous lumbar fusion and its state"
     )
-    months_since_fusion: int | None = Field(
-        None, ge=0, le=600, description="given only when prior_fusion is not none"
-    )
+    months_since_fusion: int | None = Field(None, ge=0, le=600, description="given only when prior_fusion is not none")
     adjacent_segment_disease: bool = Field(
         False, description="the symptoms come from the level next to a previous fusion"
     )
@@ -238,6 +234,7 @@ def input_schema() -> dict[str, Any]:
 
 
 # ---- output -----------------------------------------------------------------
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

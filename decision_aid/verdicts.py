@@ -46,9 +46,7 @@ def verdicts_only(knowledge: Knowledge, result: PassResult) -> dict[str, str]:
     """option -> verdict, without building the explained result (for what-if searches)."""
     if result.urgent:
         return dict.fromkeys(OPTIONS, "not_applicable")
-    return {
-        o: aggregate(e for c in rules for e in c.spec.effects) for o, rules in fired_for(knowledge, result).items()
-    }
+    return {o: aggregate(e for c in rules for e in c.spec.effects) for o, rules in fired_for(knowledge, result).items()}
 
 
 def decide(knowledge: Knowledge, result: PassResult) -> dict[str, OptionAssessment]:

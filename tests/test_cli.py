@@ -80,7 +80,13 @@ def test_a_missing_file_exits_1_with_a_message():
 
 
 def test_batch_keeps_order_reports_bad_lines_and_goes_on(tmp_path):
-    lines = [json.dumps(VALID), "{bad json", json.dumps({**VALID, "age": 5}), "", json.dumps({**VALID, "cauda_equina_syndrome": True})]
+    lines = [
+        json.dumps(VALID),
+        "{bad json",
+        json.dumps({**VALID, "age": 5}),
+        "",
+        json.dumps({**VALID, "cauda_equina_syndrome": True}),
+    ]
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"

@@ -87,27 +87,50 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
         "stable grade I degenerative slip, severe stenosis, leg pain: decompression alone "
         "(non-inferior in NORDSTEN/SSSS), fusion supported but cautioned",
         STABLE_GRADE_1_SLIP,
-        {"conservative_care": WD, "decompression_alone": WD, "fusion": DWC, "dynamic_stabilisation": WD,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": WD,
+            "fusion": DWC,
+            "dynamic_stabilisation": WD,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "grade I degenerative slip with dynamic instability: fusion without the stable-slip caution, "
         "decompression cautioned",
         patient(slip_grade=1, slip_type="degenerative", translation_mm=4.0),
-        {"conservative_care": WD, "decompression_alone": DWC, "fusion": WD, "revision_surgery": NA,
-         "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": DWC,
+            "fusion": WD,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "isthmic grade II slip in a 40-year-old: fusion indicated, decompression alone and dynamic opposed",
         ISTHMIC_GRADE_2,
-        {"conservative_care": WD, "decompression_alone": NADV, "fusion": WD, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": NADV,
+            "fusion": WD,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "high-grade (III) isthmic slip: conservative care cautioned, fusion indicated",
         patient(age=40, slip_grade=3, slip_type="isthmic", stenosis="moderate", translation_mm=2.0),
-        {"conservative_care": DWC, "decompression_alone": NADV, "fusion": WD, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": DWC,
+            "decompression_alone": NADV,
+            "fusion": WD,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "grade II degenerative slip: decompression cautioned, fusion supported, dynamic opposed",
@@ -117,8 +140,14 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     (
         "stenosis with no slip, stable on films: fusion adds nothing (Swedish Spinal Stenosis Study)",
         TYPICAL,
-        {"conservative_care": WD, "decompression_alone": WD, "fusion": NADV, "dynamic_stabilisation": DWC,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": WD,
+            "fusion": NADV,
+            "dynamic_stabilisation": DWC,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "stenosis with no slip but translation 4 mm: fusion supported for instability with nerve compression",
@@ -137,16 +166,35 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ),
     (
         "first disc herniation with sciatica, 10 weeks of symptoms, 8 weeks of physiotherapy",
-        patient(age=38, back_pain=False, stenosis="none", disc_herniation="first", symptom_duration_weeks=10,
-                conservative_care_weeks=8, facet_arthropathy="none", pfirrmann_grade=3),
-        {"conservative_care": WD, "decompression_alone": DWC, "fusion": NADV, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        patient(
+            age=38,
+            back_pain=False,
+            stenosis="none",
+            disc_herniation="first",
+            symptom_duration_weeks=10,
+            conservative_care_weeks=8,
+            facet_arthropathy="none",
+            pfirrmann_grade=3,
+        ),
+        {
+            "conservative_care": WD,
+            "decompression_alone": DWC,
+            "fusion": NADV,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "recurrent disc herniation at an operated level: repeat discectomy, fusion supported with caution",
         patient(age=45, stenosis="none", disc_herniation="recurrent", prior_decompression=True),
-        {"conservative_care": WD, "decompression_alone": WD, "fusion": DWC, "revision_surgery": NA,
-         "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": WD,
+            "fusion": DWC,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "degenerative scoliosis, Cobb 30, with stenosis and leg pain",
@@ -166,20 +214,38 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     (
         "axial back pain only, degenerated disc, no slip: no operation is advised",
         patient(age=45, leg_pain=False, stenosis="none", facet_arthropathy="none"),
-        {"conservative_care": WD, "decompression_alone": NADV, "fusion": NADV, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": NADV,
+            "fusion": NADV,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "imaging findings without symptoms: no operation",
         patient(back_pain=False, leg_pain=False, slip_grade=1, slip_type="degenerative"),
-        {"conservative_care": WD, "decompression_alone": NADV, "fusion": NADV, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": NADV,
+            "fusion": NADV,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "symptomatic non-union 18 months after fusion: revision",
         patient(prior_fusion="pseudarthrosis", months_since_fusion=18),
-        {"conservative_care": WD, "decompression_alone": NADV, "fusion": NA, "dynamic_stabilisation": NADV,
-         "revision_surgery": WD, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": NADV,
+            "fusion": NA,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": WD,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "suspected non-union with the fusion date unknown: revision with caution",
@@ -194,20 +260,37 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     (
         "hardware failure: revision, primary fusion not applicable",
         patient(prior_fusion="hardware_failure", months_since_fusion=30),
-        {"fusion": NA, "revision_surgery": WD, "decompression_alone": NADV, "dynamic_stabilisation": NADV,
-         "disc_replacement": NADV},
+        {
+            "fusion": NA,
+            "revision_surgery": WD,
+            "decompression_alone": NADV,
+            "dynamic_stabilisation": NADV,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "adjacent segment disease with stenosis above a solid fusion: revision (extension), not primary fusion",
         patient(prior_fusion="solid", months_since_fusion=96, adjacent_segment_disease=True),
-        {"conservative_care": WD, "fusion": NA, "revision_surgery": WD, "decompression_alone": DWC,
-         "dynamic_stabilisation": DWC, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "fusion": NA,
+            "revision_surgery": WD,
+            "decompression_alone": DWC,
+            "dynamic_stabilisation": DWC,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "solid old fusion, new stenosis at another level: primary options stay applicable, nothing to revise",
         SOLID_FUSION,
-        {"conservative_care": WD, "decompression_alone": WD, "fusion": NADV, "dynamic_stabilisation": DWC,
-         "revision_surgery": NADV, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": WD,
+            "fusion": NADV,
+            "dynamic_stabilisation": DWC,
+            "revision_surgery": NADV,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "solid old fusion, isthmic grade II slip at another level: primary fusion worth discussing",
@@ -217,8 +300,14 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     (
         "symptoms for 5 weeks: too early for any elective operation",
         {**STABLE_GRADE_1_SLIP, "symptom_duration_weeks": 5, "conservative_care_weeks": 4},
-        {"conservative_care": WD, "decompression_alone": NADV, "fusion": NADV, "dynamic_stabilisation": NADV,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": NADV,
+            "fusion": NADV,
+            "dynamic_stabilisation": NADV,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
     (
         "symptoms for 6 weeks, 4 weeks of care: no longer too early, but cautioned for short care",
@@ -298,8 +387,14 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     (
         "stable motor deficit is recorded and changes no verdict",
         {**STABLE_GRADE_1_SLIP, "motor_deficit": "stable"},
-        {"conservative_care": WD, "decompression_alone": WD, "fusion": DWC, "dynamic_stabilisation": WD,
-         "revision_surgery": NA, "disc_replacement": NADV},
+        {
+            "conservative_care": WD,
+            "decompression_alone": WD,
+            "fusion": DWC,
+            "dynamic_stabilisation": WD,
+            "revision_surgery": NA,
+            "disc_replacement": NADV,
+        },
     ),
 ]
 
@@ -343,8 +438,15 @@ def test_alert_for_cauda_equina_names_the_emergency_treatment():
 
 
 def test_several_red_flags_give_one_excludes_reason_and_one_alert_each_sorted(aid):
-    e = aid.explain({**TYPICAL, "cauda_equina_syndrome": True, "suspected_infection": True,
-                     "suspected_fracture": True, "motor_deficit": "progressive"})
+    e = aid.explain(
+        {
+            **TYPICAL,
+            "cauda_equina_syndrome": True,
+            "suspected_infection": True,
+            "suspected_fracture": True,
+            "motor_deficit": "progressive",
+        }
+    )
     a = e.assessment
     assert a.urgent_referral is True
     assert len(e.result.red_flags) == 4
@@ -365,6 +467,7 @@ def test_no_red_flag_means_no_urgent_referral_and_no_alerts():
 
 
 # ---- previous fusion ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "problem",
@@ -391,7 +494,8 @@ def test_adjacent_segment_disease_after_solid_fusion_is_supported_for_revision()
 
 
 @pytest.mark.parametrize(
-    "p", [TYPICAL, STABLE_GRADE_1_SLIP, ISTHMIC_GRADE_2, patient(leg_pain=False)],
+    "p",
+    [TYPICAL, STABLE_GRADE_1_SLIP, ISTHMIC_GRADE_2, patient(leg_pain=False)],
     ids=["stenosis", "grade I slip", "isthmic grade II", "back pain only"],
 )
 def test_without_a_previous_fusion_revision_is_not_applicable_with_only_excludes(p):
@@ -502,6 +606,7 @@ def test_device_specific_cautions_name_the_device_that_remains(aid):
 
 # ---- too early ---------------------------------------------------------------------
 
+
 def test_symptoms_under_6_weeks_make_every_surgical_option_not_advised():
     early = verdicts({**STABLE_GRADE_1_SLIP, "symptom_duration_weeks": 5, "conservative_care_weeks": 5})
     for option in SURGICAL:
@@ -514,12 +619,14 @@ def test_symptoms_under_6_weeks_make_every_surgical_option_not_advised():
 
 
 def test_symptoms_under_6_weeks_also_oppose_revision():
-    p = patient(prior_fusion="hardware_failure", months_since_fusion=30, symptom_duration_weeks=5,
-                conservative_care_weeks=0)
+    p = patient(
+        prior_fusion="hardware_failure", months_since_fusion=30, symptom_duration_weeks=5, conservative_care_weeks=0
+    )
     assert verdicts(p)["revision_surgery"] == NADV
 
 
 # ---- unknowns that caution -----------------------------------------------------------
+
 
 def test_unknown_bone_quality_cautions_fusion_over_65_but_not_at_65():
     at_66 = {**ISTHMIC_GRADE_2, "age": 66, "bone_density_t_score": None}
@@ -595,9 +702,11 @@ def test_other_unknowns_are_listed_without_cautioning():
 
 # ---- reasons, notes, ordering, determinism -----------------------------------------------
 
-ALL_SCENARIO_PATIENTS = [s[1] for s in SCENARIOS] + [
-    {**TYPICAL, **flags} for flags in RED_FLAG_INPUTS.values()
-] + [AXIAL, {**TYPICAL, "cauda_equina_syndrome": True, "suspected_tumour": True}]
+ALL_SCENARIO_PATIENTS = (
+    [s[1] for s in SCENARIOS]
+    + [{**TYPICAL, **flags} for flags in RED_FLAG_INPUTS.values()]
+    + [AXIAL, {**TYPICAL, "cauda_equina_syndrome": True, "suspected_tumour": True}]
+)
 
 
 def test_dynamic_for_back_pain_only_says_nothing_indicates_it():
@@ -657,7 +766,8 @@ def test_verdict_follows_the_effects_of_its_reasons():
 
 
 @pytest.mark.parametrize(
-    "p", [TYPICAL, STABLE_GRADE_1_SLIP, ISTHMIC_GRADE_2, AXIAL, {**STABLE_GRADE_1_SLIP, **COFLEX_CONDITION}],
+    "p",
+    [TYPICAL, STABLE_GRADE_1_SLIP, ISTHMIC_GRADE_2, AXIAL, {**STABLE_GRADE_1_SLIP, **COFLEX_CONDITION}],
     ids=["stenosis", "grade I slip", "isthmic grade II", "back pain only", "coflex condition"],
 )
 def test_motion_preference_is_a_note_and_never_changes_a_verdict(p):
@@ -672,8 +782,9 @@ def test_motion_preference_is_a_note_and_never_changes_a_verdict(p):
 
 
 def test_young_athlete_return_to_sport_is_a_note_on_conservative_care_only():
-    athlete = patient(age=19, activity_level="high", leg_pain=False, stenosis="none", slip_type="isthmic",
-                      facet_arthropathy="none")
+    athlete = patient(
+        age=19, activity_level="high", leg_pain=False, stenosis="none", slip_type="isthmic", facet_arthropathy="none"
+    )
     older = {**athlete, "age": 26}
     a, b = assess(athlete), assess(older)
     note = "conservative.note-young-athlete-return-to-sport"
@@ -691,8 +802,13 @@ def test_notes_never_become_reasons(aid):
 
 
 @pytest.mark.parametrize(
-    "p", [STABLE_GRADE_1_SLIP, patient(prior_fusion="pseudarthrosis"), {**TYPICAL, "translation_mm": None},
-          {**TYPICAL, "cauda_equina_syndrome": True, "suspected_fracture": True}],
+    "p",
+    [
+        STABLE_GRADE_1_SLIP,
+        patient(prior_fusion="pseudarthrosis"),
+        {**TYPICAL, "translation_mm": None},
+        {**TYPICAL, "cauda_equina_syndrome": True, "suspected_fracture": True},
+    ],
     ids=["grade I slip", "pseudarthrosis date unknown", "unknown film", "red flags"],
 )
 def test_same_input_gives_byte_identical_json(p):
@@ -704,6 +820,9 @@ def test_same_input_gives_byte_identical_json(p):
 
 def test_a_fresh_engine_gives_byte_identical_json():
     fresh = DecisionAid()
-    for p in (STABLE_GRADE_1_SLIP, patient(prior_fusion="pseudarthrosis"), {**ISTHMIC_GRADE_2, "age": 70,
-                                                                            "bone_density_t_score": None}):
+    for p in (
+        STABLE_GRADE_1_SLIP,
+        patient(prior_fusion="pseudarthrosis"),
+        {**ISTHMIC_GRADE_2, "age": 70, "bone_density_t_score": None},
+    ):
         assert fresh.assess(p).model_dump_json() == assess(p).model_dump_json()

@@ -54,4 +54,7 @@ def test_undecided_fields_are_the_nulls_that_could_decide_the_condition():
 def test_conditions_read_as_text():
     assert describe_condition("slip_grade >= 2") == "slip grade is II or more"
     assert describe_condition("stenosis in ('moderate', 'severe')") == "stenosis is moderate or severe"
-    assert describe_condition("scoliosis_cobb_deg > 10 and bmi is unknown") == "Cobb angle (°) is over 10 and BMI is not known"
+    assert (
+        describe_condition("scoliosis_cobb_deg > 10 and bmi is unknown")
+        == "Cobb angle (°) is over 10 and BMI is not known"
+    )

@@ -10,15 +10,40 @@ from decision_aid.engine import Engine
 from decision_aid.samples import random_patients
 
 FULLY_KNOWN = {
-    "age": 58, "activity_level": "moderate", "bmi": 27.0, "smoker": False, "asa_grade": 2,
-    "bone_density_t_score": -0.5, "ct_l1_hounsfield": 160.0, "back_pain": True, "leg_pain": True,
-    "symptom_duration_weeks": 40, "conservative_care_weeks": 30, "odi": 44, "motor_deficit": "none",
-    "cauda_equina_syndrome": False, "suspected_infection": False, "suspected_tumour": False,
-    "suspected_fracture": False, "index_level": "L4-L5", "levels": 1, "slip_grade": 1,
-    "slip_type": "degenerative", "stenosis": "severe", "disc_herniation": "none", "translation_mm": 2.0,
-    "angulation_deg": 5.0, "pfirrmann_grade": 3, "facet_arthropathy": "moderate", "scoliosis_cobb_deg": 4.0,
-    "sagittal_imbalance": False, "prior_fusion": "none", "adjacent_segment_disease": False,
-    "prior_decompression": False, "psychosocial_yellow_flags": False, "prefers_motion_preservation": False,
+    "age": 58,
+    "activity_level": "moderate",
+    "bmi": 27.0,
+    "smoker": False,
+    "asa_grade": 2,
+    "bone_density_t_score": -0.5,
+    "ct_l1_hounsfield": 160.0,
+    "back_pain": True,
+    "leg_pain": True,
+    "symptom_duration_weeks": 40,
+    "conservative_care_weeks": 30,
+    "odi": 44,
+    "motor_deficit": "none",
+    "cauda_equina_syndrome": False,
+    "suspected_infection": False,
+    "suspected_tumour": False,
+    "suspected_fracture": False,
+    "index_level": "L4-L5",
+    "levels": 1,
+    "slip_grade": 1,
+    "slip_type": "degenerative",
+    "stenosis": "severe",
+    "disc_herniation": "none",
+    "translation_mm": 2.0,
+    "angulation_deg": 5.0,
+    "pfirrmann_grade": 3,
+    "facet_arthropathy": "moderate",
+    "scoliosis_cobb_deg": 4.0,
+    "sagittal_imbalance": False,
+    "prior_fusion": "none",
+    "adjacent_segment_disease": False,
+    "prior_decompression": False,
+    "psychosocial_yellow_flags": False,
+    "prefers_motion_preservation": False,
 }
 
 
@@ -56,7 +81,11 @@ def test_eight_threads_give_the_same_answers_as_serial():
 
 def test_twenty_thousand_assessments_stay_under_the_session_limit_with_flat_memory():
     aid = default_aid()
-    patients = [FULLY_KNOWN, {**FULLY_KNOWN, "slip_grade": 2, "translation_mm": 4.0}, {**FULLY_KNOWN, "cauda_equina_syndrome": True}]
+    patients = [
+        FULLY_KNOWN,
+        {**FULLY_KNOWN, "slip_grade": 2, "translation_mm": 4.0},
+        {**FULLY_KNOWN, "cauda_equina_syndrome": True},
+    ]
     for i in range(1000):  # warm up caches and allocator
         aid.assess(patients[i % 3])
     before = rss_kib()

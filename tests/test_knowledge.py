@@ -66,9 +66,7 @@ def test_the_shipped_knowledge_base_is_clean():
 def test_a_bad_rule_is_rejected_naming_file_and_rule(kb, changes, message):
     edit_rule(kb, "options/fusion.yaml", "fusion.slip-grade-2-or-more", **changes)
     found = problems(kb)
-    assert any(
-        p.startswith("options/fusion.yaml: fusion.slip-grade-2-or-more") and message in p for p in found
-    ), found
+    assert any(p.startswith("options/fusion.yaml: fusion.slip-grade-2-or-more") and message in p for p in found), found
 
 
 def test_duplicate_rule_ids_are_rejected(kb):

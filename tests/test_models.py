@@ -98,7 +98,7 @@ def test_dict_and_json_text_are_validated_alike():
     good = {**BASE, "stenosis": "moderate", "bmi": 31}
     assert parse_factors(good) == parse_factors(json.dumps(good))
     bad = {**BASE, "age": "60", "smoker": 0}
-    assert problems(bad) .keys() == problems(json.dumps(bad)).keys()
+    assert problems(bad).keys() == problems(json.dumps(bad)).keys()
 
 
 def test_invalid_json_and_non_objects_are_clear_errors():
