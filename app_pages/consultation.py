@@ -49,10 +49,13 @@ def page() -> None:
         "Enter what is known. **Not known** is a real answer and the default: nothing unmeasured counts as normal. "
         "Press **Assess** to see every option's verdict, why, and what would change it."
     )
+    commit_widgets()
     consultation, problems = _assess()
     if st.session_state.pop(JUST_SUBMITTED, False):
         if problems:
             st.toast("Some answers need attention before the options can be assessed.", icon=":material/edit_note:")
+        elif consultation is not None and consultation.assessment.urgent_referral:
+            st.toast("Urgent referral: the elective options are suspended.", icon=":material/emergency:")
         elif consultation is not None:
             st.toast("Assessed: every option's verdict is shown.", icon=":material/check_circle:")
     form_column, result_column = st.columns([5, 7], gap="large")

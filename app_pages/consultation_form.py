@@ -41,7 +41,8 @@ def set_answers(values: dict[str, Any]) -> None:
 
 
 def commit_widgets() -> None:
-    """Copy the widgets' values into the answers (the form's submit callback)."""
+    """Copy the widgets' values into the answers (on every rerun, so nothing typed is lost
+    when the user visits another page)."""
     current = answers()
     for name, spec in fields().items():
         key = widget_key(name)
@@ -60,7 +61,9 @@ def factors_form(problems: dict[str, str], on_submit) -> None:
         key = widget_key(name)
         if key not in st.session_state:
             st.session_state[key] = _to_widget(spec, current[name])
-    with st.container(key="factors_pane"), st.form("factors", border=False, enter_to_submit=False):
+    # Not an st.form: after the first Assess every change reruns the page, so the verdicts
+    # beside the form always belong to what the form shows (a ticked red flag acts at once).
+    with st.container(key="factors_pane"):
         for title, names in GROUPS:
             with st.container(border=True):
                 st.markdown(f"**{title}**")
@@ -69,7 +72,7 @@ def factors_form(problems: dict[str, str], on_submit) -> None:
                 if flags:
                     st.markdown(":red[**Red flags**] — ask every patient; each one stops the elective discussion.")
                     _grid(flags, problems)
-        st.form_submit_button("Assess", type="primary", on_click=on_submit, width="stretch")
+        st.button("Assess", type="primary", on_click=on_submit, width="stretch")
         if problems:
             count = len(problems)
             st.error(
@@ -118,10 +121,10 @@ def _input(spec: FieldSpec) -> None:
         integer = spec.kind == "integer"
         cast = int if integer else float
         shown = unit(name)
+        # No min/max on the widget: an out-of-range value is then entered and refused by the
+        # model with a message naming the allowed range, instead of being silently ignored.
         st.number_input(
             label,
-            min_value=cast(spec.minimum),
-            max_value=cast(spec.maximum),
             step=cast(spec.step),
             format=None if integer else "%.1f",
             key=key,

@@ -293,6 +293,28 @@ def test_red_flag_banner_stops_the_elective_view():
     assert not cards(at)  # the elective cards are not shown
 
 
+def test_after_assess_a_change_updates_the_verdicts_without_pressing_assess_again():
+    """A red flag ticked after the first assessment must act at once, never leave stale verdicts."""
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    assert "Urgent referral" not in "\n".join(e.value for e in at.error)
+    next(r for r in at.radio if r.key == "factor_cauda_equina_syndrome").set_value("yes").run()
+    assert not at.exception
+    assert "Urgent referral" in "\n".join(e.value for e in at.error)
+    assert not cards(at)
+
+
+def test_an_out_of_range_number_is_named_with_its_allowed_range():
+    at = start()
+    fill(at, {**FORM, "age": 17})
+    submit(at)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("18 to 110" in e for e in errors), errors
+    assert not cards(at)
+
+
 def test_conservative_care_longer_than_symptoms_is_named_next_to_the_input():
     at = start()
     fill(at, {**FORM, "symptom_duration_weeks": 20, "conservative_care_weeks": 30})
