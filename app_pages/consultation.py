@@ -235,7 +235,7 @@ def _urgent_banner(assessment) -> None:
     st.error(
         f"### Urgent referral: not an elective discussion\n{actions}\n\n"
         "Every elective option is suspended until the urgent assessment is done.",
-        icon="🚨",
+        icon=":material/emergency:",
     )
     red_flags = next(iter(assessment.options.values())).reasons
     st.markdown(_reasons_html(red_flags, []), unsafe_allow_html=True)
