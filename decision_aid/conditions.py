@@ -9,21 +9,12 @@ from __future__ import annotations
 
 import ast
 import itertools
-import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-COMPARISONS = {
-    "==": operator.eq,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 _AST_OPS = {ast.Eq: "==", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-STATE_WORDS = ("present", "absent", "unknown", "known")
 
 
 class ConditionSyntaxError(ValueError):
