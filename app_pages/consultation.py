@@ -7,7 +7,6 @@ Nothing is written to disk; the patient lives in the browser session only.
 from __future__ import annotations
 
 import html
-import logging
 import re
 
 import streamlit as st
@@ -26,7 +25,6 @@ try:  # the PDF handout is optional: the page works without it
 except ImportError:  # pragma: no cover - depends on the install
     build_handout = None
 
-log = logging.getLogger(__name__)
 
 ASSESSED = "assessed"  # the form has been submitted (or a patient loaded) at least once
 LOAD_MESSAGE = "load_message"
@@ -333,17 +331,9 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>$~|#])", r"\\\1", text)
 
 
-try:
-    page()
-except Exception:  # a calm message instead of a traceback; the details go to the server log
-    log.exception("the Consultation page failed")
-    st.error(
-        "Sorry, something went wrong while showing this page. Your answers are kept; please check them and press "
-        "Assess again. If it happens again, tell the team that looks after this tool.",
-        icon=":material/sentiment_dissatisfied:",
-    )
-try:
-    ui.footer()
-except Exception:
-    log.exception("the footer failed")
-    st.caption(ui.SUPPORT_STATEMENT)
+ui.show_page(
+    page,
+    "Consultation",
+    "Your answers are kept; please check them and press Assess again. "
+    "If it happens again, tell the team that looks after this tool.",
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 
 import streamlit as st
 
@@ -16,8 +15,6 @@ from decision_aid.errors import InputError
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label, value_text
 from decision_aid.models import parse_factors
 from decision_aid.vocabulary import fields
-
-log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "Teaching case: Grade I degenerative slip, stable on films"
 DEFAULT_FACTOR = "translation_mm"
@@ -180,9 +177,4 @@ def main() -> None:
         compare(base)
 
 
-try:
-    main()
-except Exception:  # never a traceback on screen
-    log.exception("Explore page failed")
-    st.error("Something went wrong on this page. Please change the inputs or reload; details are in the server log.")
-ui.footer()
+ui.show_page(main, "Explore", "Please change the inputs or reload; the details are in the server log.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import logging
 
 import streamlit as st
 
@@ -11,8 +10,6 @@ from app_pages import ui
 from decision_aid import catalogue
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import EFFECTS, OPTIONS
-
-log = logging.getLogger(__name__)
 
 EFFECT_STYLE = {  # colour, and always the effect in words
     "supports": "#1b5e20",
@@ -94,9 +91,4 @@ def main() -> None:
             st.markdown(f"**{c.id}**: {c.reference}  \nCited by: {by}")
 
 
-try:
-    main()
-except Exception:  # never a traceback on screen
-    log.exception("Knowledge base page failed")
-    st.error("Something went wrong on this page. Please reload; the details are in the server log.")
-ui.footer()
+ui.show_page(main, "Knowledge base", "Please reload; the details are in the server log.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import logging
 
 import streamlit as st
 
@@ -11,8 +10,6 @@ from app_pages import cases, ui
 from decision_aid import teaching
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import OPTIONS, VERDICTS
-
-log = logging.getLogger(__name__)
 
 ANSWERS = "teaching-answers"  # session state: case id -> the learner's submitted verdicts
 STEPS = "teaching-steps"  # session state: case id -> how many reasoning steps are shown
@@ -200,11 +197,4 @@ def main() -> None:
         show_result(case, steps, answers)
 
 
-try:
-    main()
-except Exception:  # never a traceback on screen
-    log.exception("Teaching page failed")
-    st.error(
-        "Something went wrong on this page. Please choose the case again or reload; details are in the server log."
-    )
-ui.footer()
+ui.show_page(main, "Teaching", "Please choose the case again or reload; the details are in the server log.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -40,6 +42,22 @@ def verdict_badge(verdict: str, text: str | None = None) -> str:
 
 def option_name(option: str) -> str:
     return OPTION_NAMES[option]
+
+
+def show_page(body: Callable[[], None], name: str, advice: str) -> None:
+    """Run a page, then the footer; any error becomes a calm message (the details go to the
+    server log), never a traceback on a clinician's screen."""
+    log = logging.getLogger(f"app_pages.{name}")
+    try:
+        body()
+    except Exception:
+        log.exception("the %s page failed", name)
+        st.error(f"Sorry, something went wrong while showing this page. {advice}", icon=":material/error:")
+    try:
+        footer()
+    except Exception:
+        log.exception("the footer failed")
+        st.caption(SUPPORT_STATEMENT)
 
 
 def footer() -> None:

@@ -188,3 +188,18 @@ def test_a_failure_inside_a_page_shows_a_calm_message(monkeypatch):
     at = run("knowledge_base.py")
     assert not at.exception
     assert [e.value for e in at.error] and "boom" not in at.error[0].value
+
+
+def test_a_failing_page_shows_a_calm_message_and_the_footer_never_a_traceback():
+    def broken_page():
+        from app_pages import ui
+
+        def body():
+            raise RuntimeError("boom")
+
+        ui.show_page(body, "Broken", "Please reload.")
+
+    at = AppTest.from_function(broken_page, default_timeout=60).run()
+    assert not at.exception
+    assert any("something went wrong" in e.value and "Please reload." in e.value for e in at.error)
+    assert any("Knowledge version" in c.value for c in at.caption)
