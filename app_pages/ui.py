@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from decision_aid import default_aid
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.labels import VERDICT_WORDS
 
 # Colour is never the only signal: every badge also carries the verdict in words and a symbol.
 VERDICT_STYLE = {
@@ -38,10 +38,6 @@ def verdict_badge(verdict: str, text: str | None = None) -> str:
         f'<span style="color:{fg};background:{bg};border:1px solid {fg};border-radius:0.4rem;'
         f'padding:0.1rem 0.5rem;font-weight:600;white-space:nowrap">{symbol} {words}</span>'
     )
-
-
-def option_name(option: str) -> str:
-    return OPTION_NAMES[option]
 
 
 def show_page(body: Callable[[], None], name: str, advice: str) -> None:

@@ -71,7 +71,6 @@ class Engine:
         self._sids = itertools.count(1)
         name = f"decision_aid_{next(_ruleset_names)}"
         self._handle = dre.create_ruleset(name, json.dumps(self.definition))
-        self.leaked_sessions = 0
 
     @property
     def rule_count(self) -> int:
@@ -91,7 +90,6 @@ class Engine:
                 if record.refused:
                     # Deleting a session that durable-rules refused a fact in has crashed the
                     # interpreter here; leaking one session (of 1,024) is the lesser harm.
-                    self.leaked_sessions += 1
                     log.error("durable-rules refused a fact; session %s left undeleted", record.sid)
                 else:
                     dre.delete_state(self._handle, record.sid)

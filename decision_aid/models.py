@@ -32,7 +32,6 @@ Effect = Literal["supports", "cautions", "opposes", "excludes"]
 EFFECTS: tuple[str, ...] = get_args(Effect)
 
 FindingState = Literal["present", "absent", "unknown"]
-FINDING_STATES: tuple[str, ...] = get_args(FindingState)
 
 Level = Literal["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
 Grade4 = Literal["none", "mild", "moderate", "severe"]
