@@ -14,6 +14,7 @@ from typing import Any
 from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.counterfactuals import Suggestion, what_would_change
 from decision_aid.errors import InputError, InputProblem
+from decision_aid.json_text import read_json
 from decision_aid.letter import clinic_letter
 from decision_aid.models import Assessment, PatientFactors, parse_factors
 
@@ -56,15 +57,12 @@ def consult(factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = 
 def load_patient(data: str | bytes) -> PatientFactors:
     """A patient from a saved consultation record or a bare patient JSON object.
 
-    Raises InputError naming the problem (not JSON, not an object, or each bad field).
+    Raises InputError naming the problem (too large, not UTF-8 JSON, a repeated key,
+    not an object, or each bad field); nothing else, whatever the file holds.
     """
-    try:
-        parsed = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError([InputProblem("(file)", f"not a valid JSON file ({error})")]) from None
+    parsed = read_json(data, what="(file)")
     if isinstance(parsed, dict) and isinstance(parsed.get("patient"), dict) and parsed.get("kind") == RECORD_KIND:
         parsed = parsed["patient"]
     if not isinstance(parsed, dict):
         raise InputError([InputProblem("(file)", "a patient must be a JSON object")])
-    # re-serialise so the strict JSON rules apply exactly as for a file given to the CLI
-    return parse_factors(json.dumps(parsed))
+    return parse_factors(parsed)

@@ -8,12 +8,14 @@ so an omitted finding is unknown, never normal.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from decision_aid.errors import InputError, InputProblem
+from decision_aid.json_text import NumberText, read_json, show, show_key
 
 Option = Literal[
     "conservative_care",
@@ -37,6 +39,18 @@ Level = Literal["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
 Grade4 = Literal["none", "mild", "moderate", "severe"]
 
 
+def _whole_number(value: Any) -> Any:
+    """A whole-number float (63.0) is an integer, as the contract says; 63.5 stays invalid."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def _whole(lo: int, hi: int) -> Any:
+    """An integer from lo to hi that also accepts a whole-number float (the range stays in the schema)."""
+    return Annotated[int, Field(ge=lo, le=hi), BeforeValidator(_whole_number)]
+
+
 def _number(lo: float, hi: float, description: str) -> Any:
     return Field(default=None, ge=lo, le=hi, allow_inf_nan=False, description=description)
 
@@ -46,22 +60,22 @@ class PatientFactors(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    age: Annotated[int, Field(ge=18, le=110, description="years")]
+    age: _whole(18, 110) = Field(description="years")
     activity_level: Literal["low", "moderate", "high"] = Field(
         "moderate", description="usual physical demand; high = heavy manual work or sport"
     )
     bmi: float | None = _number(12, 80, "body-mass index")
     smoker: bool | None = Field(None, description="smokes now")
-    asa_grade: int | None = Field(None, ge=1, le=5, description="ASA physical status")
+    asa_grade: _whole(1, 5) | None = Field(None, description="ASA physical status")
     bone_density_t_score: float | None = _number(-7, 4, "lowest DEXA T-score of spine or hip")
     ct_l1_hounsfield: float | None = _number(
         -100, 600, "CT attenuation of L1 in Hounsfield units (bone quality when DEXA is not available)"
     )
     back_pain: bool = Field(description="axial low back pain")
     leg_pain: bool = Field(description="radicular leg pain or neurogenic claudication")
-    symptom_duration_weeks: int = Field(ge=0, le=2600, description="how long the current symptoms have lasted")
-    conservative_care_weeks: int = Field(0, ge=0, le=2600, description="weeks of structured non-operative care tried")
-    odi: int | None = Field(None, ge=0, le=100, description="Oswestry Disability Index (0 none, 100 bed-bound)")
+    symptom_duration_weeks: _whole(0, 2600) = Field(description="how long the current symptoms have lasted")
+    conservative_care_weeks: _whole(0, 2600) = Field(0, description="weeks of structured non-operative care tried")
+    odi: _whole(0, 100) | None = Field(None, description="Oswestry Disability Index (0 none, 100 bed-bound)")
     motor_deficit: Literal["none", "stable", "severe", "progressive"] = Field(
         "none",
         description="objective leg weakness: stable = not worsening and not new; severe = new or recent "
@@ -72,8 +86,8 @@ class PatientFactors(BaseModel):
     suspected_tumour: bool = False
     suspected_fracture: bool = False
     index_level: Level | None = Field(None, description="the symptomatic level (the lowest, when several)")
-    levels: int = Field(ge=1, le=5, description="number of symptomatic lumbar levels")
-    slip_grade: int = Field(ge=0, le=5, description="Meyerding grade; 0 = no slip")
+    levels: _whole(1, 5) = Field(description="number of symptomatic lumbar levels")
+    slip_grade: _whole(0, 5) = Field(description="Meyerding grade; 0 = no slip")
     slip_type: Literal["none", "degenerative", "isthmic"] = Field(
         "none", description="none only with grade 0; isthmic with grade 0 = a pars defect without a slip"
     )
@@ -83,7 +97,7 @@ class PatientFactors(BaseModel):
     )
     translation_mm: float | None = _number(0, 30, "sagittal translation between flexion and extension films (mm)")
     angulation_deg: float | None = _number(0, 45, "angular motion between flexion and extension films (degrees)")
-    pfirrmann_grade: int | None = Field(None, ge=1, le=5, description="disc degeneration at the index level (MRI)")
+    pfirrmann_grade: _whole(1, 5) | None = Field(None, description="disc degeneration at the index level (MRI)")
     facet_arthropathy: Grade4 | None = Field(None, description="at the index level")
     scoliosis_cobb_deg: float | None = _number(0, 120, "lumbar coronal Cobb angle (degrees)")
     sagittal_imbalance: bool | None = Field(
@@ -92,7 +106,7 @@ class PatientFactors(BaseModel):
     prior_fusion: Literal["none", "solid", "pseudarthrosis", "hardware_failure"] = Field(
         "none", description="a previous lumbar fusion and its state"
     )
-    months_since_fusion: int | None = Field(None, ge=0, le=600, description="given only when prior_fusion is not none")
+    months_since_fusion: _whole(0, 600) | None = Field(None, description="given only when prior_fusion is not none")
     adjacent_segment_disease: bool = Field(
         False, description="the symptoms come from the level next to a previous fusion"
     )
@@ -139,64 +153,68 @@ class PatientFactors(BaseModel):
 
 
 def parse_factors(data: PatientFactors | dict[str, Any] | str | bytes) -> PatientFactors:
-    """Validate a dict or JSON text; raise InputError naming each bad field."""
+    """Validate a dict or JSON text; raise InputError naming each bad field.
+
+    JSON text is read by `json_text.read_json` (size limit, UTF-8, no repeated keys);
+    a dict is validated exactly as the same object parsed from JSON would be.
+    """
     if isinstance(data, PatientFactors):
         return data
+    if isinstance(data, (str, bytes)):
+        data = read_json(data)
+    if not isinstance(data, dict):
+        raise InputError([InputProblem("(input)", "a patient must be a JSON object")])
+    not_json = [
+        InputProblem(show_key(k), f"not a JSON value ({type(v).__name__})")
+        for k, v in data.items()
+        if type(v) not in _JSON_TYPES and not isinstance(v, NumberText)
+    ]
+    not_json += [InputProblem(show_key(k), "a field name must be text") for k in data if not isinstance(k, str)]
+    if not_json:
+        raise InputError(not_json)
+    # A number no field could hold reaches validation as infinity, so its error names the field;
+    # the message quotes the number as it was written.
+    values = {k: _as_number(v) if isinstance(v, NumberText) else v for k, v in data.items()}
     try:
-        if isinstance(data, (str, bytes)):
-            return PatientFactors.model_validate_json(data)
-        if not isinstance(data, dict):
-            raise InputError([InputProblem("(input)", "a patient must be a JSON object")])
-        # A dict is validated exactly as the same object parsed from JSON would be.
-        not_json = [
-            InputProblem(str(k), f"not a JSON value ({type(v).__name__})")
-            for k, v in data.items()
-            if type(v) not in _JSON_SCALARS
-        ]
-        if not_json:
-            raise InputError(not_json)
-        return PatientFactors.model_validate(data)
+        return PatientFactors.model_validate(values)
     except ValidationError as error:
-        raise InputError(_problems(error)) from None
+        raise InputError(_problems(error, data)) from None
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None), list, dict)
+def _as_number(text: NumberText) -> float:
+    return -math.inf if text.startswith("-") else math.inf
 
 
-def _problems(error: ValidationError) -> list[InputProblem]:
+_JSON_TYPES = (str, int, float, bool, type(None), list, dict)
+
+
+def _problems(error: ValidationError, given: dict[str, Any]) -> list[InputProblem]:
     problems = []
-    for detail in error.errors(include_url=False):
+    for detail in error.errors(include_url=False, include_input=False):
         loc = detail["loc"]
-        field = ".".join(str(part) for part in loc) if loc else "(input)"
+        field = str(loc[0]) if loc else "(input)"
         message = detail["msg"]
         kind = detail["type"]
         if kind == "extra_forbidden":
             message = "unknown field" + _did_you_mean(field)
-        elif kind == "json_invalid":
-            message = f"not valid JSON ({detail.get('ctx', {}).get('error', 'parse error')})"
         elif kind == "model_type" or kind == "model_attributes_type":
             message = "a patient must be a JSON object"
+        elif isinstance(given.get(field), NumberText):
+            message = "a number out of range"
         field_info = PatientFactors.model_fields.get(field)
         if field_info is not None and kind not in ("missing", "cross_field"):
-            message += f" (got {_show(detail.get('input'))}; allowed: {allowed_values(field)})"
+            message += f" (got {show(given.get(field))}; allowed: {allowed_values(field)})"
         elif kind == "missing":
             message = f"required (allowed: {allowed_values(field)})"
-        problems.append(InputProblem(field, message))
+        problems.append(InputProblem(show_key(field), message))
     return problems
 
 
 def _did_you_mean(field: str) -> str:
     import difflib
 
-    close = difflib.get_close_matches(field, PatientFactors.model_fields, n=1)
+    close = difflib.get_close_matches(field[:100], PatientFactors.model_fields, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def allowed_values(field: str) -> str:

@@ -45,8 +45,17 @@ def test_a_bare_patient_file_loads():
 @pytest.mark.parametrize(
     ("content", "field", "words"),
     [
-        (b"{oops", "(file)", "not a valid JSON file"),
-        (b"\xff\xfe", "(file)", "not a valid JSON file"),
+        (b"{oops", "(file)", "not valid JSON"),
+        (b"\xff\xfe", "(file)", "not UTF-8"),
+        ('{"age": 60}'.encode("utf-16"), "(file)", "not UTF-8"),
+        (
+            b'{"age": 60, "cauda_equina_syndrome": true, "cauda_equina_syndrome": false}',
+            "cauda_equina_syndrome",
+            "repeated",
+        ),
+        (b'{"age": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "(file)", "nested too deeply"),
+        (b'{"age": ' + b"7" * 5000 + b"}", "age", "out of range"),
+        (b" " * 1_000_001, "(file)", "too large"),
         (b'"a string"', "(file)", "a patient must be a JSON object"),
         (b'{"age": "60"}', "age", "valid integer"),
         (b'{"age": 60, "smokes": true}', "smokes", "did you mean 'smoker'"),
