@@ -1,4 +1,4 @@
-"""The condition language of rules/: parse, check, expand, evaluate and describe.
+"""The condition language of rules/: parse, expand and describe (evaluated by decision_aid.reading).
 
 A condition is parsed with Python's `ast` against a whitelist and never executed.
 There is no `not` and no `!=`, so a comparison only ever matches a known value and
@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,77 +162,6 @@ def field_names(expr: Expr) -> set[str]:
 
 def state_names(expr: Expr) -> set[str]:
     return {a.name for a in atoms(expr) if isinstance(a, State)}
-
-
-# ---- evaluation -----------------------------------------------------------------
-
-
-def holds(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> bool:
-    """Evaluate as the engine does: a null (absent) field never matches a comparison.
-
-    `values` holds the known factors only; `states` maps findings to their state
-    and set tags to "present".
-    """
-    entry = _evaluators.get(id(expr))
-    if entry is None or entry[0] is not expr:  # keyed by identity: hashing the tree costs more
-        entry = _evaluators[id(expr)] = (expr, evaluator(expr))
-    return entry[1](values, states)
-
-
-_evaluators: dict[int, tuple[Expr, Callable[[dict[str, Any], dict[str, str]], bool]]] = {}
-
-
-def evaluator(expr: Expr) -> Callable[[dict[str, Any], dict[str, str]], bool]:
-    """The condition as a Python function of (values, states).
-
-    The source is built from the parsed, whitelisted condition only: names are
-    checked identifiers and values are literals written with repr().
-    """
-    source = f"lambda v, s: {_python(expr)}"
-    return eval(compile(source, "<condition>", "eval"), {"__builtins__": {}})  # noqa: S307
-
-
-def _python(expr: Expr) -> str:
-    if isinstance(expr, (All, Any_)):
-        joiner = " and " if isinstance(expr, All) else " or "
-        return "(" + joiner.join(_python(p) for p in expr.parts) + ")"
-    if isinstance(expr, Always):
-        return "True"
-    if isinstance(expr, Known):
-        return f"({expr.field!r} {'in' if expr.known else 'not in'} v)"
-    if isinstance(expr, State):
-        return f"(s.get({expr.name!r}) == {expr.state!r})"
-    if isinstance(expr, OneOf):
-        return f"({expr.field!r} in v and v[{expr.field!r}] in {tuple(expr.values)!r})"
-    return f"({expr.field!r} in v and v[{expr.field!r}] {expr.op} {expr.value!r})"
-
-
-def undecided_fields(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> set[str]:
-    """The null fields whose value would decide `expr`, or an empty set when it is decided.
-
-    Three-valued (Kleene) reading: a comparison on a null field could go either
-    way; `is unknown` is decided (true) for a null field; a finding in state
-    `unknown` leaves `is present` and `is absent` undecided.
-    """
-    truth, fields_ = _kleene(expr, values, states)
-    return fields_ if truth is None else set()
-
-
-def _kleene(expr: Expr, values: dict[str, Any], states: dict[str, str]) -> tuple[bool | None, set[str]]:
-    if isinstance(expr, (All, Any_)):
-        results = [_kleene(p, values, states) for p in expr.parts]
-        decisive = isinstance(expr, Any_)  # True decides an `or`, False decides an `and`
-        if any(t is decisive for t, _ in results):
-            return decisive, set()
-        open_ = [f for t, f in results if t is None]
-        if open_:
-            return None, set().union(*open_)
-        return not decisive, set()
-    if isinstance(expr, Compare | OneOf) and expr.field not in values:
-        return None, {expr.field}
-    if isinstance(expr, State) and states.get(expr.name) == "unknown" and expr.state in ("present", "absent"):
-        return None, set()
-    return holds(expr, values, states), set()
 
 
 # ---- thresholds -------------------------------------------------------------------

@@ -28,6 +28,7 @@ from decision_aid.knowledge import Knowledge, candidate_values
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.missing import undecided_groups
 from decision_aid.models import OPTIONS, PatientFactors
+from decision_aid.reading import holds
 from decision_aid.verdicts import VERDICT_RANK, fired_for
 from decision_aid.vocabulary import FieldSpec, fields
 
@@ -251,7 +252,7 @@ class _Scale:
 
     def signature(self, value: Any) -> tuple[bool, ...]:
         """How every comparison on this field in the knowledge base treats the value."""
-        return tuple(cond.holds(a, {self.spec.name: value}, {}) for a in self.comparisons)
+        return tuple(holds(a, {self.spec.name: value}, {}) for a in self.comparisons)
 
     def region(self, value: Any, words: dict[str, str] | None = None) -> str:
         """Every value the rules treat like this one."""

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from decision_aid import conditions as cond
+from decision_aid import reading
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
 from decision_aid.models import Effect, Option
 from decision_aid.vocabulary import FieldSpec, fields
@@ -370,8 +371,8 @@ class _Loader:
             grids = [candidate_values(fields()[n], knowledge.thresholds.get(n, set()), with_null=True) for n in names]
             for combo in itertools.product(*grids):
                 values = {n: v for n, v in zip(names, combo, strict=True) if v is not None}
-                states = derive_states(knowledge, values, upto=finding.spec.id)
-                holding = [s for s, expr in finding.states.items() if cond.holds(expr, values, states)]
+                states = reading.derive_states(knowledge, values, upto=finding.spec.id)
+                holding = [s for s, expr in finding.states.items() if reading.holds(expr, values, states)]
                 if len(holding) != 1:
                     shown = ", ".join(f"{n}={combo[i]!r}" for i, n in enumerate(names))
                     self.problem(
@@ -439,26 +440,6 @@ def _allowed(spec: FieldSpec) -> str:
 def finding_fields(knowledge: Knowledge, finding_id: str) -> frozenset[str]:
     """The input fields a finding depends on, directly or through other findings."""
     return knowledge.finding_fields[finding_id]
-
-
-def derive_states(
-    knowledge: Knowledge, values: dict[str, Any], upto: str | None = None, only: Iterable[Compiled] | None = None
-) -> dict[str, str]:
-    """Findings' states from known values, in dependency order (Python reading of the rules).
-
-    Used to check the base when it loads and to tell apart candidate values in the
-    missing-information search; assessments run on the engine. `only` restricts the
-    work to some findings (with every finding they read, in dependency order).
-    """
-    states: dict[str, str] = {}
-    for finding in knowledge.findings if only is None else only:
-        if finding.spec.id == upto:
-            break
-        for state, expr in finding.states.items():
-            if cond.holds(expr, values, states):
-                states[finding.spec.id] = state
-                break
-    return states
 
 
 def with_dependencies(knowledge: Knowledge, finding_ids: Iterable[str]) -> list[Compiled]:

@@ -26,12 +26,12 @@ from decision_aid.knowledge import (
     Compiled,
     Knowledge,
     candidate_values,
-    derive_states,
     finding_fields,
     with_dependencies,
 )
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
-from decision_aid.prediction import predict_verdicts
+from decision_aid.reading import derive_states, fired_effects, holds, undecided_fields
+from decision_aid.verdicts import aggregate
 from decision_aid.vocabulary import fields
 
 Reassess = Callable[[dict[str, Any]], dict[str, str]]
@@ -107,7 +107,7 @@ class Dependencies:
             ]
             seen, kept = set(), []
             for v in values:
-                signature = tuple(cond.holds(a, {name: v}, {}) for a in atoms)
+                signature = tuple(holds(a, {name: v}, {}) for a in atoms)
                 if signature not in seen:
                     seen.add(signature)
                     kept.append(v)
@@ -120,7 +120,7 @@ class Dependencies:
         values with the same signature give the same engine result."""
         findings, needed, atoms = self._seen_through(group)
         states = derive_states(self.knowledge, values, only=needed) if findings else {}
-        return tuple(states.get(f) for f in findings), tuple(cond.holds(a, values, {}) for a in atoms)
+        return tuple(states.get(f) for f in findings), tuple(holds(a, values, {}) for a in atoms)
 
     def _seen_through(self, group: tuple[str, ...]) -> tuple[list[str], list[Compiled], list[cond.Atom]]:
         if group not in self._views:
@@ -178,7 +178,7 @@ def undecided_groups(deps: Dependencies, values: dict[str, Any], result: PassRes
     grouped = {f for g in groups for f in g}
     for c, direct in deps.direct_fields:
         if not direct.issubset(values):  # only a null field can leave a condition undecided
-            for name in cond.undecided_fields(c.expr, values, states) - grouped:
+            for name in undecided_fields(c.expr, values, states) - grouped:
                 groups.setdefault((name,), set()).update(c.spec.options)
     return {g: groups[g] for g in sorted(groups) if all(fields()[f].nullable for f in g)}
 
@@ -281,3 +281,12 @@ def _entry(name: str, changed: set[str]) -> MissingInformation:
         why=f"{name}{about} is not known; depending on its value the verdict could change for: {shown}.",
         options=options,
     )
+
+
+def predict_verdicts(knowledge: Knowledge, values: dict[str, Any]) -> dict[str, str]:
+    """option -> verdict as the engine would give it (the Python reading, proved equal by
+    decision_aid.agreement): a screen that skips passes which cannot change a verdict."""
+    effects = fired_effects(knowledge, values)
+    if effects is None:
+        return dict.fromkeys(OPTIONS, "not_applicable")
+    return {o: aggregate(effects.get(o, [])) for o in OPTIONS}

@@ -24,6 +24,7 @@ from decision_aid.errors import InputError, InputProblem, KnowledgeError, Knowle
 from decision_aid.knowledge import Knowledge, check_condition, read_yaml
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
+from decision_aid.reading import holds
 from decision_aid.vocabulary import fields
 
 VIEW_DIR = "patient_view"
@@ -280,7 +281,7 @@ class PatientView:
     def conditions_for(self, assessment: Assessment, factors: PatientFactors) -> list[ConditionText]:
         """The condition descriptions that apply to this patient (none: use `conditions.general`)."""
         values, states = _context(assessment, factors)
-        return [c for c in self.conditions.conditions if cond.holds(self.expressions[c.when], values, states)]
+        return [c for c in self.conditions.conditions if holds(self.expressions[c.when], values, states)]
 
     def check_values(self, ratings: dict[str, int] | None) -> dict[str, int]:
         """Validate the patient's value ratings; raise InputError naming each bad one."""
@@ -365,7 +366,7 @@ class PatientView:
         figures = tuple(
             ShownFigure(f.text, f.study, self.grid.studies[f.study])
             for f in cell.figures
-            if f.when is None or cond.holds(self.expressions[f.when], values, states)
+            if f.when is None or holds(self.expressions[f.when], values, states)
         )
         return ShownCell(cell.text, tuple(cell.evidence), figures, question.figures and not figures)
 

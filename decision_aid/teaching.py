@@ -24,6 +24,7 @@ from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge, read_yaml, rules_dir
 from decision_aid.labels import describe_condition, field_label, value_text
 from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
+from decision_aid.reading import holds
 from decision_aid.verdicts import aggregate
 
 
@@ -271,7 +272,7 @@ def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | No
 def _because(expr: cond.Expr, values: dict[str, Any], states: dict[str, str]) -> str:
     """The branch of a condition that holds for these facts, as readable text (else the whole condition)."""
     for conjunct in cond.dnf(expr):
-        if all(cond.holds(atom, values, states) for atom in conjunct):
+        if all(holds(atom, values, states) for atom in conjunct):
             return describe_condition(conjunct[0] if len(conjunct) == 1 else cond.All(conjunct))
     return describe_condition(expr)
 

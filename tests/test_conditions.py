@@ -4,6 +4,7 @@ import pytest
 
 from decision_aid import conditions as cond
 from decision_aid.labels import describe_condition
+from decision_aid.reading import holds, undecided_fields
 
 
 @pytest.mark.parametrize(
@@ -30,25 +31,25 @@ def test_dnf_gives_one_conjunct_per_way_the_condition_can_hold():
     ],
 )
 def test_holds_reads_thresholds_as_written_and_unknown_as_no_match(values, expected):
-    assert cond.holds(cond.parse("translation_mm >= 3"), values, {}) is expected
+    assert holds(cond.parse("translation_mm >= 3"), values, {}) is expected
 
 
 def test_unknown_must_be_written_out():
     expr = cond.parse("bmi is unknown")
-    assert cond.holds(expr, {}, {}) and not cond.holds(expr, {"bmi": 30}, {})
+    assert holds(expr, {}, {}) and not holds(expr, {"bmi": 30}, {})
 
 
 def test_findings_and_tags_are_read_from_states():
     expr = cond.parse("nerve_compression is present and coflex_unsuitable is present")
-    assert cond.holds(expr, {}, {"nerve_compression": "present", "coflex_unsuitable": "present"})
-    assert not cond.holds(expr, {}, {"nerve_compression": "unknown", "coflex_unsuitable": "present"})
+    assert holds(expr, {}, {"nerve_compression": "present", "coflex_unsuitable": "present"})
+    assert not holds(expr, {}, {"nerve_compression": "unknown", "coflex_unsuitable": "present"})
 
 
 def test_undecided_fields_are_the_nulls_that_could_decide_the_condition():
     expr = cond.parse("bmi > 40 or age > 65")
-    assert cond.undecided_fields(expr, {"age": 50}, {}) == {"bmi"}
-    assert cond.undecided_fields(expr, {"age": 70}, {}) == set()  # already true
-    assert cond.undecided_fields(cond.parse("bmi > 40 and age > 65"), {"age": 50}, {}) == set()  # already false
+    assert undecided_fields(expr, {"age": 50}, {}) == {"bmi"}
+    assert undecided_fields(expr, {"age": 70}, {}) == set()  # already true
+    assert undecided_fields(cond.parse("bmi > 40 and age > 65"), {"age": 50}, {}) == set()  # already false
 
 
 def test_conditions_read_as_text():
