@@ -25,7 +25,7 @@ NA = "not_applicable"
 SURGICAL = ("decompression_alone", "dynamic_stabilisation", "fusion", "revision_surgery", "disc_replacement")
 PRIMARY_SURGICAL = ("decompression_alone", "dynamic_stabilisation", "fusion", "disc_replacement")
 EFFECT_ORDER = {"excludes": 0, "opposes": 1, "cautions": 2, "supports": 3}
-FALLBACK = "nothing-indicates"
+FALLBACK = default_aid().knowledge.fallback.spec.id
 
 # A 62-year-old with back pain and neurogenic claudication from severe stenosis at
 # L4-L5, no slip, 40 weeks of symptoms after 26 weeks of physiotherapy, ODI 42,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -198,15 +197,3 @@ def test_only_the_passes_that_can_matter(monkeypatch: pytest.MonkeyPatch):
         counts.append(len(passes))
     counts.sort()
     assert counts[len(counts) // 2] <= 5 and counts[-1] <= 40, counts
-
-
-def test_fast_enough_for_a_page_rerun():
-    aid = default_aid()
-    times = []
-    for patient in random_patients(60, seed=3):
-        explained = aid.explain(patient)
-        start = time.perf_counter()
-        what_would_change(aid, patient, explained)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    assert times[len(times) // 2] < 0.05, times[len(times) // 2]  # loose: shared CI machines are noisy

@@ -89,9 +89,13 @@ def test_cross_field_problem_names_the_field_that_must_change(patch, field):
 
 
 def test_valid_cross_field_combinations_pass():
-    parse_factors({**BASE, "slip_grade": 0, "slip_type": "isthmic"})  # pars defect without slip
-    parse_factors({**BASE, "prior_fusion": "solid", "months_since_fusion": 24, "adjacent_segment_disease": True})
-    parse_factors({**BASE, "conservative_care_weeks": 30})
+    pars_defect = parse_factors({**BASE, "slip_grade": 0, "slip_type": "isthmic"})  # a pars defect without a slip
+    assert (pars_defect.slip_grade, pars_defect.slip_type) == (0, "isthmic")
+    fused = parse_factors(
+        {**BASE, "prior_fusion": "solid", "months_since_fusion": 24, "adjacent_segment_disease": True}
+    )
+    assert (fused.prior_fusion, fused.months_since_fusion, fused.adjacent_segment_disease) == ("solid", 24, True)
+    assert parse_factors({**BASE, "conservative_care_weeks": 30}).conservative_care_weeks == 30  # equal is allowed
 
 
 def test_dict_and_json_text_are_validated_alike():

@@ -498,7 +498,7 @@ RULE_CASES = [
 ]
 
 ALL_CASES = RED_FLAG_CASES + RULE_CASES
-FALLBACK_ID = "nothing-indicates"
+FALLBACK_ID = default_aid().knowledge.fallback.spec.id
 
 
 @pytest.fixture(scope="module")
