@@ -7,6 +7,7 @@ Nothing is written to disk; the patient lives in the browser session only.
 from __future__ import annotations
 
 import html
+import logging
 import re
 
 import streamlit as st
@@ -14,11 +15,14 @@ import streamlit as st
 from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_patient
-from decision_aid.errors import InputError
+from decision_aid.errors import InputError, InputProblem
 from decision_aid.form import answers_to_factors
+from decision_aid.json_text import MAX_INPUT_BYTES
 from decision_aid.labels import OPTION_NAMES, field_label
 from decision_aid.letter import key_reasons, short_name
 from decision_aid.vocabulary import fields
+
+_log = logging.getLogger("app_pages.Consultation")
 
 try:  # the PDF handout is optional: the page works without it
     from decision_aid.handout import build_handout
@@ -36,6 +40,9 @@ EFFECT_TAGS = {
     "excludes": ("#424242", "excluded"),
 }
 SUSPENDED = "suspended: urgent referral"
+UNCHANGED = "The form is unchanged."
+SHOWN_PROBLEMS = 6  # a file's problems named in the load message; the rest are counted
+PROBLEM_CHARS = 200  # of each problem in that message (the values it quotes are short already)
 SHOWN_REASONS = 4  # per card; the rest are one click away
 GLANCE_REASONS = 3
 
@@ -114,7 +121,7 @@ def _problem_text(field: str, message: str, json_name: bool = False) -> str:
     For a file, the field's name in the JSON is given too, since that is what must be fixed there.
     """
     if field not in fields():
-        return message if field.startswith("(") else f"'{field}': {message}"
+        return message if field.startswith("(") else f"'{ui.shorten(field, 60)}': {message}"
     return f"{input_label(field)}{f' (“{field}”)' if json_name else ''}: {message}"
 
 
@@ -126,18 +133,61 @@ def _submitted() -> None:
 
 
 def _load_file() -> None:
+    """Load the uploaded patient file, or say calmly why not.
+
+    Whatever the file holds, nothing on the page changes unless it loads and assesses
+    completely: the new answers are applied only after every step has succeeded.
+    """
     upload = st.session_state.get("upload")
     if upload is None:
         return
+    name = _file_name(upload)
     try:
-        patient = load_patient(upload.getvalue())
+        values = _read_patient(upload)
     except InputError as error:
-        problems = "; ".join(_problem_text(p.field, p.message, json_name=True) for p in error.problems)
-        st.session_state[LOAD_MESSAGE] = ("error", f"Could not load {upload.name}: {problems}")
-        return
-    set_answers(patient.model_dump())
-    st.session_state[ASSESSED] = True
-    st.session_state[LOAD_MESSAGE] = ("success", f"Loaded {upload.name}.")
+        outcome = _refused(name, error)
+    except Exception as error:  # whatever else a hostile file causes: never a traceback, never half a patient
+        outcome = _unreadable(name, error)
+    else:
+        set_answers(values)
+        st.session_state[ASSESSED] = True
+        outcome = ("success", f"Loaded {name}.")
+    st.session_state[LOAD_MESSAGE] = outcome
+
+
+def _file_name(upload) -> str:
+    try:
+        return ui.shorten(upload.name or "the file", 60)
+    except Exception:
+        return "the file"
+
+
+def _read_patient(upload) -> dict:
+    """The uploaded patient's values, checked to assess; raises InputError (or anything) otherwise."""
+    size = upload.size
+    if size > MAX_INPUT_BYTES:  # refused unread
+        limit = f"one patient may be at most {MAX_INPUT_BYTES:,} bytes"
+        raise InputError([InputProblem("(file)", f"too large ({size:,} bytes; {limit})")])
+    values = load_patient(upload.getvalue()).model_dump()
+    _consult(values)  # a patient that cannot be assessed is not loaded either
+    return values
+
+
+def _refused(name: str, error: InputError) -> tuple[str, str]:
+    """What is wrong with the file, in a few words per problem: the first few, then how many more."""
+    try:
+        problems = [_problem_text(p.field, p.message, json_name=True) for p in error.problems]
+        problems = [ui.shorten(problem, PROBLEM_CHARS) for problem in problems]
+        more = len(problems) - SHOWN_PROBLEMS
+        text = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+    except Exception as failure:
+        return _unreadable(name, failure)
+    return "error", f"Could not load {name}: {text}. {UNCHANGED}"
+
+
+def _unreadable(name: str, error: Exception) -> tuple[str, str]:
+    _log.warning("a patient file failed to load (%s)", type(error).__name__)  # the type only: no patient data
+    return "error", f"Could not load {name}: this tool cannot read it as a patient file. {UNCHANGED}"
 
 
 def _new_patient() -> None:
@@ -160,7 +210,7 @@ def _patient_actions() -> None:
             )
     message = st.session_state.get(LOAD_MESSAGE)
     if message:
-        (st.error if message[0] == "error" else st.success)(message[1])
+        ui.message(*message)  # it quotes the file: shown as plain text, never as markdown
 
 
 def _result_actions(consultation: Consultation) -> None:

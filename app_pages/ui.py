@@ -1,9 +1,11 @@
-"""Shared look of the app: verdict badges (colour and words), the footer, safe error display."""
+"""Shared look of the app: verdict badges (colour and words), the footer, safe error display,
+and messages whose text is shown exactly as written (never as markdown or HTML)."""
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -18,6 +20,15 @@ VERDICT_STYLE = {
     "not_advised": ("#b71c1c", "#ffebee", "✖"),
     "not_applicable": ("#424242", "#eeeeee", "–"),
 }
+
+# A message box: colours and symbol per kind (the symbol also says what kind it is).
+MESSAGE_STYLE = {
+    "error": ("#7d353b", "rgba(255, 43, 43, 0.09)", "✖"),
+    "success": ("#177233", "rgba(33, 195, 84, 0.1)", "✔"),
+}
+QUOTE_CHARS = 80  # at most this much of a user-supplied string goes into a message
+# Characters that would be invisible or reorder the text around them, shown as their code instead.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 SUPPORT_STATEMENT = (
     "This tool supports, and does not replace, clinical judgement and the conversation with your clinician."
@@ -37,6 +48,29 @@ def verdict_badge(verdict: str, text: str | None = None) -> str:
     return (
         f'<span style="color:{fg};background:{bg};border:1px solid {fg};border-radius:0.4rem;'
         f'padding:0.1rem 0.5rem;font-weight:600;white-space:nowrap">{symbol} {words}</span>'
+    )
+
+
+def shorten(text: object, limit: int = QUOTE_CHARS) -> str:
+    """User-supplied text for a message: control and invisible characters shown as their code
+    (a file name cannot hide or reorder what follows it), and at most `limit` characters."""
+    text = _INVISIBLE.sub(lambda m: f"<U+{ord(m[0]):04X}>", str(text))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message(kind: str, text: str) -> None:
+    """A message box ("error" or "success") showing `text` exactly as written.
+
+    Not st.error/st.success: their text is markdown, so a file name like **x**.json would
+    turn bold and a field named ![t](http://host/x.png) would make the browser fetch that
+    address. Here the text is escaped into HTML and is never parsed as markdown.
+    """
+    fg, bg, symbol = MESSAGE_STYLE[kind]
+    role = "alert" if kind == "error" else "status"
+    st.html(
+        f'<div class="da-message da-message-{kind}" role="{role}" style="color:{fg};background:{bg};'
+        f'border-radius:0.5rem;padding:0.75rem 1rem;line-height:1.5;overflow-wrap:anywhere">'
+        f'<span aria-hidden="true" style="margin-right:0.6rem">{symbol}</span>{html.escape(text)}</div>'
     )
 
 

@@ -14,11 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,21 +21,11 @@ from typing import Any
 import pytest
 
 from decision_aid import assess
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.labels import OPTION_NAMES
+from tests.browser import ROOT, assert_cards, chromium, load, playwright_api, running_app, settle
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_SCREENSHOT = ROOT / "docs" / "consultation.png"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-APP_STATE = "[data-testid='stApp'][data-test-script-state='{}']"
 
 # Part of the form, as a clinician would type it in clinic.
 TYPED = {"Age (years)": "63", "Symptom duration (weeks)": "52", "Conservative care (weeks)": "28"}
@@ -81,53 +66,21 @@ SHOWCASE = {
 }
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; the browser test must run under CI=true (.ci/run installs chromium)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def sync_api() -> Any:
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        unavailable("the playwright Python package is not installed")
-    return sync_api
+    return playwright_api()
 
 
 @pytest.fixture(scope="module")
 def server(sync_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with log_path.open("w") as log:
-        command = [sys.executable, "-m", "streamlit", "run", "app.py"]
-        process = subprocess.Popen(
-            [*command, "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_health(port, process, log_path)
-            yield f"http://localhost:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_app(tmp_path_factory.mktemp("streamlit") / "server.log") as port:
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture(scope="module")
 def browser(sync_api: Any) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium(sync_api) as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -229,45 +182,11 @@ def test_every_page_opens_without_an_error(page: Any):
 # ---- helpers ----------------------------------------------------------------------------------
 
 
-def settle(page: Any) -> None:
-    """Wait until the app has finished its rerun (a rerun may not have started yet)."""
-    try:
-        page.wait_for_selector(APP_STATE.format("running"), timeout=1_500)
-    except Exception:  # the rerun was quicker than the poll, or there was none
-        pass
-    page.wait_for_selector(APP_STATE.format("notRunning"), timeout=60_000)
-
-
 def choose(page: Any, label: str, option: str) -> None:
     box = page.get_by_role("combobox", name=label)
     box.click()
     box.fill(option)
     page.locator("[role=option]").get_by_text(option, exact=True).first.click()
-
-
-def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None:
-    page.get_by_role("button", name="Load patient file").click()
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-        files=[{"name": name, "mimeType": "application/json", "buffer": json.dumps(patient).encode()}]
-    )
-    settle(page)
-    page.keyboard.press("Escape")
-    page.get_by_text(f"Loaded {name}").wait_for()
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    page.mouse.move(1430, 990)  # no hover effects in screenshots
-    settle(page)
-
-
-def assert_cards(page: Any, expected: Any) -> None:
-    headings = [h.strip() for h in page.locator("h4").all_inner_texts()]
-    assert [h for h in headings if h in OPTION_NAMES.values()] == list(OPTION_NAMES.values())
-    for option, result in expected.options.items():
-        card = page.locator("[data-testid='stMarkdownContainer']").filter(
-            has=page.locator("h4", has_text=OPTION_NAMES[option])
-        )
-        text = card.first.inner_text()
-        shown = "suspended: urgent referral" if expected.urgent_referral else VERDICT_WORDS[result.verdict]
-        assert shown in text, (option, text)
 
 
 def full_page_screenshot(page: Any, path: Path) -> None:
@@ -279,24 +198,3 @@ def full_page_screenshot(page: Any, path: Path) -> None:
     path.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_health(port: int, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"streamlit did not start within 90 s:\n{log_path.read_text()[-3000:]}")

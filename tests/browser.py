@@ -1,0 +1,150 @@
+"""Shared helpers for the tests that run the real app (`streamlit run app.py`) and drive it in Chromium.
+
+Not a test module: the browser tests import from here. A missing browser is a skip
+with the reason, except under CI=true, where it is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+APP_STATE = "[data-testid='stApp'][data-test-script-state='{}']"
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; the browser test must run under CI=true (.ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+def playwright_api() -> Any:
+    """playwright.sync_api, or a skip (a failure under CI) when the browser or the package is missing."""
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        unavailable("the playwright Python package is not installed")
+    return sync_api
+
+
+@contextmanager
+def running_app(log_path: Path, env: Mapping[str, str] | None = None) -> Iterator[int]:
+    """`streamlit run app.py` with the repository's .streamlit/config.toml; yields its port once healthy."""
+    port = free_port()
+    with log_path.open("w") as log:
+        command = [sys.executable, "-m", "streamlit", "run", "app.py"]
+        process = subprocess.Popen(
+            [*command, "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        try:
+            wait_for_health(port, process, log_path)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def chromium(sync_api: Any) -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def settle(page: Any) -> None:
+    """Wait until the app has finished its rerun (a rerun may not have started yet)."""
+    try:
+        page.wait_for_selector(APP_STATE.format("running"), timeout=1_500)
+    except Exception:  # the rerun was quicker than the poll, or there was none
+        pass
+    page.wait_for_selector(APP_STATE.format("notRunning"), timeout=60_000)
+
+
+def upload(page: Any, name: str, content: bytes, close: bool = True) -> None:
+    """Give the Consultation page's "Load patient file" a file, wait for the rerun and close the popover."""
+    page.get_by_role("button", name="Load patient file").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": name, "mimeType": "application/json", "buffer": content}]
+    )
+    settle(page)
+    if close:
+        page.keyboard.press("Escape")
+        settle(page)
+
+
+def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None:
+    """Load a patient file and wait for its confirmation."""
+    upload(page, name, json.dumps(patient).encode())
+    page.get_by_text(f"Loaded {name}").wait_for()
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.mouse.move(1430, 990)  # no hover effects in screenshots
+    settle(page)
+
+
+def assert_cards(page: Any, expected: Any) -> None:
+    headings = [h.strip() for h in page.locator("h4").all_inner_texts()]
+    assert [h for h in headings if h in OPTION_NAMES.values()] == list(OPTION_NAMES.values())
+    for option, result in expected.options.items():
+        card = page.locator("[data-testid='stMarkdownContainer']").filter(
+            has=page.locator("h4", has_text=OPTION_NAMES[option])
+        )
+        text = card.first.inner_text()
+        shown = "suspended: urgent referral" if expected.urgent_referral else VERDICT_WORDS[result.verdict]
+        assert shown in text, (option, text)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(port: int, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not start within 90 s:\n{log_path.read_text()[-3000:]}")
