@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from decision_aid.form import GROUPS, NOT_KNOWN, QUESTIONS, default_answer, help_text, unit
-from decision_aid.labels import field_label, value_text
+from decision_aid.labels import field_label, input_format, value_text
 from decision_aid.vocabulary import FieldSpec, fields
 
 ANSWERS = "answers"
@@ -126,7 +126,7 @@ def _input(spec: FieldSpec) -> None:
         st.number_input(
             label,
             step=cast(spec.step),
-            format=None if integer else "%.1f",
+            format=None if integer else input_format(name, st.session_state.get(key)),
             key=key,
             help=hint,
             placeholder=NOT_KNOWN if spec.nullable else f"required{f' ({shown})' if shown else ''}",

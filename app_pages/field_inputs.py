@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from decision_aid.labels import field_label, value_text
+from decision_aid.labels import field_label, input_format, value_text
 from decision_aid.vocabulary import fields
 
 
@@ -26,7 +26,7 @@ def field_input(name: str, value: Any, key: str) -> Any:
         max_value=cast(spec.maximum),
         value=None if value is None else cast(value),
         step=cast(spec.step),
-        format=None if integer else "%.1f",
+        format=None if integer else input_format(name, value),
         key=key,
         placeholder="not known",
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from decision_aid.assessment import default_aid
-from decision_aid.labels import value_text
+from decision_aid.labels import show_value
 from decision_aid.models import Assessment, PatientFactors, parse_factors
 from decision_aid.patient_view import Comparison, PatientView, PlainReason, ShownCell, default_view
 
@@ -130,9 +130,16 @@ def write_handout(
     values: dict[str, int] | None = None,
     created: datetime | None = None,
 ) -> None:
-    """Write the handout PDF to `path` (the only file it touches)."""
+    """Write the handout PDF to `path` (the only file it touches), whole or not at all.
+
+    The PDF goes to a temporary file beside `path`, renamed into place only when
+    complete: if writing fails or is interrupted, an existing file keeps its content.
+    """
+    from decision_aid.atomic_file import AtomicFile
+
     pdf = build_handout(text_or_factors, values, created)
-    Path(path).write_bytes(pdf)
+    with AtomicFile(path) as out:
+        out.write(pdf)
 
 
 def handout_content(
@@ -306,8 +313,11 @@ def _letter(n: int) -> str:
 def _factors(view: PatientView, patient: PatientFactors) -> tuple[Block, ...]:
     s = view.statements
     known = patient.known_values()
+    thresholds = view.knowledge.thresholds
     pairs = [
-        f"{label}: **{value_text(name, known[name])}**" for name, label in view.factor_labels.items() if name in known
+        f"{label}: **{show_value(name, known[name], thresholds)}**"
+        for name, label in view.factor_labels.items()
+        if name in known
     ]
     unknown = [label for name, label in view.factor_labels.items() if name not in known]
     blocks: list[Block] = [Para(s.factors_intro, "small"), Para(" · ".join(pairs), "fine")]
