@@ -135,7 +135,8 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _rules_check(args: argparse.Namespace) -> int:
     from decision_aid import patient_view
-    from decision_aid.knowledge import load, yaml_problems
+    from decision_aid.knowledge import load
+    from decision_aid.rules_files import yaml_problems
 
     try:
         unreadable = yaml_problems(args.dir)  # every file, teaching cases included: a repeated key too

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from decision_aid import conditions as cond
 from decision_aid.assessment import DecisionAid, Explained
 from decision_aid.knowledge import Knowledge, candidate_values
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.missing import undecided_groups
 from decision_aid.models import OPTIONS, PatientFactors
 from decision_aid.reading import holds
@@ -35,31 +35,10 @@ from decision_aid.vocabulary import FieldSpec, fields
 MAX_PER_OPTION = 3
 
 # Factors a patient can change, and the direction that helps: +1 higher, -1 lower
-# (for smoking: from yes to no). Which way is better is the knowledge base's to say;
-# this only limits the search to changes a patient could make.
-MODIFIABLE: dict[str, int] = {
-    "smoker": -1,
-    "bmi": -1,
-    "conservative_care_weeks": +1,
-    "bone_density_t_score": +1,
-    "ct_l1_hounsfield": +1,
-}
-# More weeks of conservative care also means that many more weeks of symptoms.
-_ADVANCES = {"conservative_care_weeks": "symptom_duration_weeks"}
-
-# Readable subjects where "the <label>" would read badly.
-_SUBJECTS = {"months_since_fusion": ("the time since the fusion", "months")}
-_FOUND_VALUES = {  # string values that read badly after "were found to be"
-    "disc_herniation": {
-        "none": "no disc herniation",
-        "first": "a first disc herniation",
-        "recurrent": "a recurrent disc herniation",
-    },
-}
-_BOOLEAN_FOUND = {
-    "smoker": ("the patient were found not to smoke", "the patient were found to smoke"),
-    "sagittal_imbalance": ("sagittal imbalance were ruled out", "sagittal imbalance were found"),
-}
+# (for smoking: from yes to no), as rules/fields.yaml declares them. Which way is
+# better is the knowledge base's to say; this only limits the search to changes a
+# patient could make.
+MODIFIABLE: dict[str, int] = {name: spec.change.direction for name, spec in fields().items() if spec.change}
 
 
 @dataclass(frozen=True)
@@ -114,7 +93,7 @@ def what_would_change(
 
     found: dict[str, list[Suggestion]] = {o: [] for o in OPTIONS}
     for trial in _trials(aid, explained):
-        names = {trial.field, *([_ADVANCES[trial.field]] if trial.field in _ADVANCES else [])}
+        names = {trial.field, *filter(None, [_advances(trial.field)])}
         movable = {o for o in trial.options if aid.dependencies.movable(o, names, current[o], fired[o])}
         if trial.kind == "modifiable":
             movable = {o for o in movable if current[o] != "worth_discussing"}
@@ -168,12 +147,15 @@ def _trials(aid: DecisionAid, explained: Explained) -> Iterable[_Trial]:
     # A field undecided on its own was already tried with these very values by the
     # missing-information search: only the options it listed can move.
     listed = {m.field: frozenset(m.options) for m in explained.assessment.missing_information}
+    tried: set[str] = set()  # a field in two undecided groups is tried once
     for group in undecided_groups(aid.dependencies, values, explained.result):
-        for name in sorted(set(group) - red_flag_fields):
+        for name in sorted(set(group) - red_flag_fields - tried):
             options = listed.get(name, frozenset()) if len(group) == 1 else frozenset(OPTIONS)
-            if options:
-                changes = tuple(({name: v}, v, 0.0) for v in aid.dependencies.candidates[name])
-                yield _Trial(name, "unknown", changes, options)
+            # only values a patient in clinic could have (no "if the ASA grade were 5")
+            plausible = [v for v in aid.dependencies.candidates[name] if fields()[name].plausibly(v)]
+            if options and plausible:
+                tried.add(name)
+                yield _Trial(name, "unknown", tuple(({name: v}, v, 0.0) for v in plausible), options)
     for name, direction in MODIFIABLE.items():
         if name in values and name not in red_flag_fields:
             changes = _improving_changes(knowledge, fields()[name], values, direction)
@@ -187,15 +169,21 @@ def _improving_changes(knowledge: Knowledge, spec: FieldSpec, values: dict[str, 
         return (({spec.name: False}, False, 1.0),) if now is True and direction < 0 else ()
     span = spec.maximum - spec.minimum
     grid = candidate_values(spec, knowledge.thresholds.get(spec.name, set()))
-    ahead = sorted((v for v in grid if (v - now) * direction > 0), key=lambda v: abs(v - now))
+    ahead = sorted((v for v in grid if (v - now) * direction > 0 and spec.plausibly(v)), key=lambda v: abs(v - now))
     out = []
     for v in ahead:
         changes = {spec.name: v}
-        follower = _ADVANCES.get(spec.name)
+        follower = _advances(spec.name)
         if follower:
             changes[follower] = values[follower] + (v - now)
         out.append((changes, v, abs(v - now) / span))
     return tuple(out)
+
+
+def _advances(name: str) -> str | None:
+    """The field that moves with a change of this one (more weeks of care, more weeks of symptoms)."""
+    change = fields()[name].change
+    return change.advances if change else None
 
 
 def _valid(values: dict[str, Any]) -> bool:
@@ -212,21 +200,24 @@ def _valid(values: dict[str, Any]) -> bool:
 
 def _sentence(knowledge: Knowledge, trial: _Trial, value: Any, values: dict[str, Any], option: str, to: str) -> str:
     name = trial.field
-    if trial.kind == "modifiable" and name == "smoker":
-        condition = "If the patient stopped smoking"
-    elif trial.kind == "modifiable" and name in _ADVANCES:
+    spec = fields()[name]
+    if trial.kind == "modifiable" and spec.kind == "boolean" and spec.change.phrase:
+        condition = spec.change.phrase
+    elif trial.kind == "modifiable" and spec.change.advances:
         more = value - values[name]
-        condition = f"After {more} more week{'s' if more != 1 else ''} of conservative care ({value} in all)"
+        condition = spec.change.phrase.format(more=more, s="s" if more != 1 else "", value=value)
     elif trial.kind == "modifiable":
-        scale = _Scale(knowledge, fields()[name])
-        condition = f"If {scale.subject} were {scale.bound(value, 'lower' if MODIFIABLE[name] > 0 else 'upper')}"
-    elif name in _FOUND_VALUES:
-        condition = f"If {_Scale(knowledge, fields()[name]).region(value, _FOUND_VALUES[name])} were found"
-    elif fields()[name].kind == "boolean":
-        no, yes = _BOOLEAN_FOUND.get(name, (f"{field_label(name)} were ruled out", f"{field_label(name)} were found"))
+        scale = _Scale(knowledge, spec)
+        condition = f"If {scale.subject} were {scale.bound(value, 'lower' if spec.change.direction > 0 else 'upper')}"
+    elif spec.kind == "string" and spec.found:
+        condition = f"If {_Scale(knowledge, spec).region(value, spec.found)} were found"
+    elif spec.kind == "boolean":
+        label = spec.labelled
+        no = spec.found.get(False, f"{label} were ruled out")
+        yes = spec.found.get(True, f"{label} were found")
         condition = f"If {yes if value else no}"
     else:
-        scale = _Scale(knowledge, fields()[name])
+        scale = _Scale(knowledge, spec)
         condition = f"If {scale.subject} were found to be {scale.region(value)}"
     return f"{condition}, {OPTION_NAMES[option].lower()} would become '{VERDICT_WORDS[to]}'."
 
@@ -238,9 +229,7 @@ class _Scale:
         self.spec = spec
         self.comparisons = _comparisons(knowledge).get(spec.name, [])
         self.thresholds = {round(t, 6) for t in knowledge.thresholds.get(spec.name, set()) if spec.kind != "string"}
-        label = field_label(spec.name)
-        base, _, unit = label.partition(" (")
-        self.subject, self.unit = _SUBJECTS.get(spec.name, (f"the {base}", unit.rstrip(")")))
+        self.subject, self.unit = f"the {spec.label}", spec.unit or ""
         # one decimal throughout when the rules draw a line at a fraction (a T-score of -1.0 and -2.5)
         self.decimals = any(not float(t).is_integer() for t in self.thresholds)
 

@@ -14,54 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from decision_aid import conditions as cond
-
-FIELD_LABELS: dict[str, str] = {
-    "age": "age (years)",
-    "activity_level": "activity level",
-    "bmi": "BMI",
-    "smoker": "smoker",
-    "asa_grade": "ASA grade",
-    "bone_density_t_score": "DEXA T-score",
-    "ct_l1_hounsfield": "CT L1 attenuation (HU)",
-    "back_pain": "back pain",
-    "leg_pain": "leg pain",
-    "symptom_duration_weeks": "symptom duration (weeks)",
-    "conservative_care_weeks": "conservative care (weeks)",
-    "odi": "ODI",
-    "motor_deficit": "motor deficit",
-    "cauda_equina_syndrome": "cauda equina syndrome",
-    "suspected_infection": "suspected infection",
-    "suspected_tumour": "suspected tumour",
-    "suspected_fracture": "suspected fracture",
-    "index_level": "index level",
-    "levels": "symptomatic levels",
-    "slip_grade": "slip grade",
-    "slip_type": "slip type",
-    "stenosis": "stenosis",
-    "disc_herniation": "disc herniation",
-    "translation_mm": "translation on flexion-extension (mm)",
-    "angulation_deg": "angulation on flexion-extension (°)",
-    "pfirrmann_grade": "Pfirrmann grade",
-    "facet_arthropathy": "facet arthropathy",
-    "scoliosis_cobb_deg": "Cobb angle (°)",
-    "sagittal_imbalance": "sagittal imbalance",
-    "prior_fusion": "previous fusion",
-    "months_since_fusion": "months since fusion",
-    "adjacent_segment_disease": "adjacent segment disease",
-    "prior_decompression": "previous decompression at the level",
-    "psychosocial_yellow_flags": "psychosocial yellow flags",
-    "prefers_motion_preservation": "prefers motion preservation",
-}
-
-# Decimals shown for each field that takes fractions; integer fields are shown as integers.
-FIELD_DECIMALS: dict[str, int] = {
-    "bmi": 1,
-    "bone_density_t_score": 1,
-    "ct_l1_hounsfield": 0,
-    "translation_mm": 1,
-    "angulation_deg": 1,
-    "scoliosis_cobb_deg": 1,
-}
+from decision_aid.vocabulary import fields
 
 OPTION_NAMES: dict[str, str] = {
     "conservative_care": "Conservative care",
@@ -79,36 +32,27 @@ VERDICT_WORDS: dict[str, str] = {
     "not_applicable": "not applicable",
 }
 
-_ROMAN = {0: "0 (no slip)", 1: "I", 2: "II", 3: "III", 4: "IV", 5: "V"}
-
 
 def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, name.replace("_", " "))
+    """The clinician's label with its unit, from rules/fields.yaml: "translation on flexion-extension (mm)"."""
+    spec = fields().get(name)
+    return spec.labelled if spec else name.replace("_", " ")
 
 
 def describe_condition(text_or_expr: str | cond.Expr) -> str:
     """A rule condition as readable text, e.g. "slip grade is II or more"."""
     expr = cond.parse(text_or_expr) if isinstance(text_or_expr, str) else text_or_expr
-    return cond.describe(_for_reading(expr), _CONDITION_LABELS)
-
-
-_CONDITION_LABELS = {
-    **{k: v.split(" (")[0] for k, v in FIELD_LABELS.items()},
-    "translation_mm": "translation (mm)",
-    "angulation_deg": "angulation (°)",
-    "scoliosis_cobb_deg": "Cobb angle (°)",
-    "ct_l1_hounsfield": "CT L1 attenuation (HU)",
-    "symptom_duration_weeks": "symptom duration (weeks)",
-    "conservative_care_weeks": "conservative care (weeks)",
-}
+    return cond.describe(_for_reading(expr), {n: spec.condition_label or spec.label for n, spec in fields().items()})
 
 
 def _for_reading(expr: cond.Expr) -> cond.Expr:
-    """Slip grades as Roman numerals; a threshold exactly as written, never in exponent form."""
+    """Values in their declared words (slip grades as Roman numerals); a threshold exactly as
+    written, never in exponent form."""
     if isinstance(expr, (cond.All, cond.Any_)):
         return type(expr)(tuple(_for_reading(p) for p in expr.parts))
-    if isinstance(expr, cond.Compare) and expr.field == "slip_grade":
-        return cond.Compare(expr.field, expr.op, _ROMAN.get(expr.value, expr.value))
+    words = fields()[expr.field].value_words if isinstance(expr, cond.Compare) and expr.field in fields() else {}
+    if isinstance(expr, cond.Compare) and expr.value in words and not isinstance(expr.value, bool):
+        return cond.Compare(expr.field, expr.op, words[expr.value])
     if isinstance(expr, cond.Compare) and _is_number(expr.value):
         return cond.Compare(expr.field, expr.op, _plain(expr.value))
     if isinstance(expr, cond.OneOf) and any(_is_number(v) for v in expr.values):
@@ -118,7 +62,7 @@ def _for_reading(expr: cond.Expr) -> cond.Expr:
 
 def show_value(name: str, value: object, thresholds: Mapping[str, Iterable[Any]] | None = None) -> str:
     """A patient's value as every view shows it: "not known" for null, yes/no, grade II, "L4-L5",
-    and a number rounded to its field's decimals (FIELD_DECIMALS; integer fields as integers).
+    and a number rounded to its field's declared decimals (integer fields as integers).
 
     A number is never shown in exponent form or as "-0". Where rounding would put the
     value on the other side of a threshold the rules compare this field with (-2.46
@@ -128,16 +72,18 @@ def show_value(name: str, value: object, thresholds: Mapping[str, Iterable[Any]]
     """
     if value is None:
         return "not known"
-    if name == "slip_grade" and _is_number(value) and float(value).is_integer():
-        return _ROMAN.get(int(value), _whole(value))
+    spec = fields().get(name)
+    words = spec.value_words if spec else {}
+    if _is_number(value) and float(value).is_integer() and int(value) in words:
+        return words[int(value)]
     if not _is_number(value):
         return cond._show(value)
-    if name not in FIELD_DECIMALS:
+    if spec is None or spec.decimals is None:
         return _whole(value)
     if thresholds is None:
         thresholds = _default_thresholds()
     limits = [t for t in thresholds.get(name, ()) if _is_number(t)]
-    return _rounded(value, FIELD_DECIMALS[name], limits)
+    return _rounded(value, spec.decimals, limits)
 
 
 def input_format(name: str, value: object, thresholds: Mapping[str, Iterable[Any]] | None = None) -> str:

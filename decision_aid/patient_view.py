@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from decision_aid import conditions as cond
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge, check_condition, read_yaml
+from decision_aid.knowledge import Knowledge, check_condition
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.reading import holds
+from decision_aid.rules_files import read_yaml
 from decision_aid.vocabulary import fields
 
 VIEW_DIR = "patient_view"
@@ -163,10 +164,6 @@ class StatementsFile(_Spec):
     safety_net: SafetyNet
 
 
-class FactorsFile(_Spec):
-    labels: dict[str, str]
-
-
 # ---- what a patient is shown -------------------------------------------------------
 
 
@@ -247,9 +244,13 @@ class PatientView:
     conditions: ConditionsFile
     values: ValuesFile
     statements: StatementsFile
-    factor_labels: dict[str, str]
     knowledge: Knowledge
     expressions: dict[str, cond.Expr]  # each `when:` text, parsed
+
+    @property
+    def factor_labels(self) -> dict[str, str]:
+        """How the handout names each input field for the patient (rules/fields.yaml), in contract order."""
+        return {name: spec.patient_label for name, spec in fields().items()}
 
     def comparison(self, assessment: Assessment, factors: PatientFactors) -> Comparison:
         """The Option Grid and plain-language reasons for the options shown to this patient."""
@@ -438,7 +439,6 @@ class _Checker:
         conditions = self.read("conditions.yaml", ConditionsFile)
         values = self.read("values.yaml", ValuesFile)
         statements = self.read("statements.yaml", StatementsFile)
-        factors = self.read("factors.yaml", FactorsFile)
         if grid:
             self.check_grid(grid)
         if conditions:
@@ -454,14 +454,9 @@ class _Checker:
                 self.problem("values.yaml", "scale", "min must be below max")
         if statements:
             self.cite("statements.yaml", "safety_net", statements.safety_net.evidence)
-        if factors:
-            for name in sorted(set(factors.labels) - set(fields())):
-                self.problem("factors.yaml", name, "not a field of the input contract")
-            for name in sorted(set(fields()) - set(factors.labels)):
-                self.problem("factors.yaml", name, "this input field has no label")
-        if self.problems or None in (grid, conditions, values, statements, factors):
+        if self.problems or None in (grid, conditions, values, statements):
             return None
-        return PatientView(grid, conditions, values, statements, factors.labels, self.knowledge, self.expressions)
+        return PatientView(grid, conditions, values, statements, self.knowledge, self.expressions)
 
     def check_grid(self, grid: GridFile) -> None:
         file = "option_grid.yaml"

@@ -1,7 +1,12 @@
 """Seeded random valid patients, for the benchmark and for spot checks.
 
-Values are spread over every field's range, with about a third of the
-nullable fields left unknown, and the cross-field rules respected.
+Every value comes from the field declarations in rules/fields.yaml: numbers are
+drawn evenly over the field's plausible range, choices and yes/no answers by
+their declared weights, and about a third of the nullable fields are left
+unknown. A draw that breaks a cross-field rule of the contract is repaired by
+drawing again the field the contract names (or leaving it unknown, where it may
+be; after many tries, setting its default), so the patients are valid without any
+field being named here.
 """
 
 from __future__ import annotations
@@ -9,59 +14,58 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from pydantic import ValidationError
+
+from decision_aid.models import PatientFactors
+from decision_aid.vocabulary import FieldSpec, fields
+
+_REPAIRS = 50
+
 
 def random_patient(rng: random.Random, unknown_share: float = 0.3) -> dict[str, Any]:
-    def maybe(value: Any) -> Any:
-        return None if rng.random() < unknown_share else value
-
-    slip_grade = rng.choice([0, 0, 0, 1, 1, 1, 2, 2, 3, 4, 5])
-    if slip_grade == 0:
-        slip_type = rng.choice(["none", "none", "none", "isthmic"])
-    else:
-        slip_type = rng.choice(["degenerative", "degenerative", "isthmic"])
-    symptom_weeks = rng.choice([rng.randint(0, 12), rng.randint(0, 104), rng.randint(0, 2600)])
-    prior_fusion = rng.choice(["none"] * 6 + ["solid", "pseudarthrosis", "hardware_failure"])
-    fused = prior_fusion != "none"
-    patient = {
-        "age": rng.randint(18, 110),
-        "activity_level": rng.choice(["low", "moderate", "high"]),
-        "bmi": maybe(round(rng.uniform(12, 80), 1)),
-        "smoker": maybe(rng.random() < 0.2),
-        "asa_grade": maybe(rng.randint(1, 5)),
-        "bone_density_t_score": maybe(round(rng.uniform(-7, 4), 1)),
-        "ct_l1_hounsfield": maybe(round(rng.uniform(-100, 600))),
-        "back_pain": rng.random() < 0.8,
-        "leg_pain": rng.random() < 0.7,
-        "symptom_duration_weeks": symptom_weeks,
-        "conservative_care_weeks": rng.randint(0, symptom_weeks),
-        "odi": maybe(rng.randint(0, 100)),
-        "motor_deficit": rng.choice(["none"] * 12 + ["stable", "severe", "progressive"]),
-        "cauda_equina_syndrome": rng.random() < 0.03,
-        "suspected_infection": rng.random() < 0.02,
-        "suspected_tumour": rng.random() < 0.02,
-        "suspected_fracture": rng.random() < 0.02,
-        "index_level": maybe(rng.choice(["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"])),
-        "levels": rng.choice([1, 1, 1, 2, 2, 3, 4, 5]),
-        "slip_grade": slip_grade,
-        "slip_type": slip_type,
-        "stenosis": maybe(rng.choice(["none", "mild", "moderate", "severe"])),
-        "disc_herniation": maybe(rng.choice(["none", "first", "recurrent"])),
-        "translation_mm": maybe(round(rng.uniform(0, 12), 1)),
-        "angulation_deg": maybe(round(rng.uniform(0, 25), 1)),
-        "pfirrmann_grade": maybe(rng.randint(1, 5)),
-        "facet_arthropathy": maybe(rng.choice(["none", "mild", "moderate", "severe"])),
-        "scoliosis_cobb_deg": maybe(round(rng.uniform(0, 60), 1)),
-        "sagittal_imbalance": maybe(rng.random() < 0.2),
-        "prior_fusion": prior_fusion,
-        "months_since_fusion": maybe(rng.randint(0, 240)) if fused else None,
-        "adjacent_segment_disease": fused and rng.random() < 0.4,
-        "prior_decompression": rng.random() < 0.2,
-        "psychosocial_yellow_flags": rng.random() < 0.2,
-        "prefers_motion_preservation": rng.random() < 0.3,
-    }
-    return {k: v for k, v in patient.items() if v is not None}
+    patient = {}
+    for name, spec in fields().items():
+        if spec.nullable and rng.random() < unknown_share:
+            continue
+        patient[name] = draw(rng, spec)
+    for attempt in range(_REPAIRS):
+        broken = _cross_field_problems(patient)
+        if not broken:
+            return patient
+        for name in broken:
+            spec, info = fields()[name], PatientFactors.model_fields[name]
+            if spec.nullable and rng.random() < 0.5:
+                patient.pop(name, None)
+            elif attempt >= _REPAIRS // 2 and not info.is_required():
+                patient[name] = info.default  # the contract's default (0 weeks of care) always fits
+            else:
+                patient[name] = draw(rng, spec)
+    raise ValueError(f"no valid patient after {_REPAIRS} repairs: {sorted(_cross_field_problems(patient))}")
 
 
 def random_patients(count: int, seed: int = 20261122) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     return [random_patient(rng) for _ in range(count)]
+
+
+def draw(rng: random.Random, spec: FieldSpec) -> Any:
+    """One value of a field: by its declared weights, else evenly over its plausible range or values."""
+    if spec.sample:
+        values, weights = zip(*spec.sample.items(), strict=True)
+        return rng.choices(values, weights)[0]
+    if spec.kind in ("string", "boolean"):
+        return rng.choice(spec.values)
+    low, high = spec.plausible or (spec.minimum, spec.maximum)
+    if spec.kind == "integer":
+        return rng.randint(int(low), int(high))
+    return round(rng.uniform(low, high), 1 if spec.decimals is None else spec.decimals)
+
+
+def _cross_field_problems(patient: dict[str, Any]) -> set[str]:
+    """The fields the contract's checks name (a draw stays inside every range, so only
+    cross-field rules can fail)."""
+    try:
+        PatientFactors.model_validate(patient)
+    except ValidationError as error:
+        return {str(detail["loc"][0]) for detail in error.errors() if detail["loc"]}
+    return set()

@@ -18,13 +18,14 @@ from pypdf import PdfReader
 from decision_aid import assess, default_aid
 from decision_aid.consultation import consult
 from decision_aid.handout import build_handout
-from decision_aid.labels import FIELD_DECIMALS, describe_condition, input_format, show_value
+from decision_aid.labels import describe_condition, input_format, show_value
 from decision_aid.letter import clinic_letter
 from decision_aid.patient_view import default_view
 from decision_aid.teaching import reasoning
 from decision_aid.text import summary
 from decision_aid.vocabulary import fields
 
+FIELD_DECIMALS = {n: s.decimals for n, s in fields().items() if s.decimals is not None}
 DATA = Path(__file__).parent / "data"
 BASE = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
 CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from decision_aid import KnowledgeError
-from decision_aid.knowledge import load, rules_dir
+from decision_aid.knowledge import load
+from decision_aid.rules_files import rules_dir
 from decision_aid.models import OPTIONS
 
 

@@ -26,10 +26,10 @@ def test_rules_are_found_inside_an_installed_package(tmp_path, monkeypatch):
     """rules_dir() prefers decision_aid/rules (the installed layout) over the checkout."""
     import shutil
 
-    from decision_aid import knowledge
+    from decision_aid import knowledge, rules_files
 
     package = tmp_path / "decision_aid"
     shutil.copytree(ROOT / "rules", package / "rules")
-    monkeypatch.setattr(knowledge, "__file__", str(package / "knowledge.py"))
-    assert knowledge.rules_dir() == package / "rules"
-    assert knowledge.load(knowledge.rules_dir()).version
+    monkeypatch.setattr(rules_files, "__file__", str(package / "rules_files.py"))
+    assert rules_files.rules_dir() == package / "rules"
+    assert knowledge.load(rules_files.rules_dir()).version

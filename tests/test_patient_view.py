@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from decision_aid import InputError, KnowledgeError, assess, default_aid
-from decision_aid.knowledge import rules_dir
 from decision_aid.models import OPTIONS, parse_factors
 from decision_aid.patient_view import VIEW_DIR, default_view, load
-from decision_aid.vocabulary import fields
+from decision_aid.rules_files import rules_dir
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = sorted(DATA.glob("*.json"))
@@ -311,12 +310,6 @@ def test_an_unknown_study_a_bad_condition_and_in_100_wording_are_named(view_dir)
     assert any("options.fusion.risks" in p and "slip_grade" in p for p in found)
     assert any("out of 100 people" in p for p in found)
     assert any("conditions.yaml" in p and "stenosys" in p for p in found)
-
-
-def test_every_input_field_needs_a_plain_label(view_dir):
-    edit(view_dir, "factors.yaml", lambda d: d["labels"].pop("bmi"))
-    assert any("factors.yaml" in p and "bmi" in p for p in problems(view_dir))
-    assert set(default_view().factor_labels) == set(fields())
 
 
 def test_a_values_question_must_point_at_a_grid_row(view_dir):
