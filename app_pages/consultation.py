@@ -20,6 +20,7 @@ from decision_aid.form import answers_to_factors
 from decision_aid.json_text import MAX_INPUT_BYTES
 from decision_aid.labels import OPTION_NAMES, field_label
 from decision_aid.letter import key_reasons, short_name
+from decision_aid.missing import Ask, by_test
 from decision_aid.vocabulary import fields
 
 _log = logging.getLogger("app_pages.Consultation")
@@ -364,12 +365,19 @@ def _missing(assessment) -> None:
             st.caption("Nothing that is unknown here could change a verdict.")
             return
         lines = [
-            f"- **{_md(input_label(item.field))}** could change: "
-            + ", ".join(OPTION_NAMES[o].lower() for o in item.options)
-            for item in assessment.missing_information
+            f"- **{_md(_asked(ask))}** could change: " + ", ".join(OPTION_NAMES[o].lower() for o in ask.options)
+            for ask in by_test(assessment.missing_information)
         ]
         st.caption("Not known, and measuring it could change the verdict.")
         st.markdown("\n".join(lines))
+
+
+def _asked(ask: Ask) -> str:
+    """ "Flexion-extension radiographs (translation, angulation)", or one field's label."""
+    labels = [input_label(item.field) for item in ask.items]
+    if ask.test is None:
+        return labels[0]
+    return f"{ask.test[:1].upper()}{ask.test[1:]} ({'; '.join(labels)})"
 
 
 def _cite_ids(ids: list[str]) -> str:

@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages import cases, ui
 from decision_aid import teaching
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
+from decision_aid.missing import by_test
 from decision_aid.models import OPTIONS, VERDICTS
 
 ANSWERS = "teaching-answers"  # session state: case id -> the learner's submitted verdicts
@@ -161,9 +162,10 @@ def _missing(steps: teaching.Reasoning) -> None:
     if not items:
         st.write("Nothing: no unknown value could change a verdict here.")
         return
-    for item in items:
-        options = ", ".join(OPTION_NAMES[o] for o in item.options)
-        st.markdown(f"- {field_label(item.field)}: could change {options}.")
+    for ask in by_test(items):
+        options = ", ".join(OPTION_NAMES[o] for o in ask.options)
+        labels = "; ".join(field_label(item.field) for item in ask.items)
+        st.markdown(f"- {f'{ask.test}: {labels}' if ask.test else labels}: could change {options}.")
 
 
 def _teaching_points(case: teaching.Case, steps: teaching.Reasoning) -> None:

@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from decision_aid import conditions as cond
 from decision_aid.assessment import DecisionAid, Explained
 from decision_aid.knowledge import Knowledge, candidate_values
@@ -88,7 +86,7 @@ def what_would_change(
         key = tuple(sorted(changes.items()))
         if key not in cache:
             trial = {**values, **changes}
-            cache[key] = aid.verdicts(trial) if _valid(trial) else None
+            cache[key] = aid.verdicts(trial) if PatientFactors.allows(trial) else None
         return cache[key]
 
     found: dict[str, list[Suggestion]] = {o: [] for o in OPTIONS}
@@ -184,15 +182,6 @@ def _advances(name: str) -> str | None:
     """The field that moves with a change of this one (more weeks of care, more weeks of symptoms)."""
     change = fields()[name].change
     return change.advances if change else None
-
-
-def _valid(values: dict[str, Any]) -> bool:
-    """Keep what-ifs within the contract: ranges and cross-field rules."""
-    try:
-        PatientFactors.model_validate(values)
-    except ValidationError:
-        return False
-    return True
 
 
 # ---- words ------------------------------------------------------------------------

@@ -223,6 +223,8 @@ def _search_group(trials: _Trials, group: tuple[str, ...], movable: set[str]) ->
         if all(witnesses[name].keys() == movable for name in group):
             break
         trial = {name: value for name, value in zip(group, combo, strict=True) if value is not None}
+        if trial and not PatientFactors.allows({**trials.values, **trial}):
+            continue  # a value the cross-field checks refuse for this patient is no candidate
         changed = trials.changed(group, trial, movable, confirm=False) if trial else set()
         for name in group:
             for option in changed - witnesses[name].keys():
@@ -280,7 +282,32 @@ def _entry(name: str, changed: set[str]) -> MissingInformation:
         field=name,
         why=f"{name}{about} is not known; depending on its value the verdict could change for: {shown}.",
         options=options,
+        test=fields()[name].test,
     )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Missing information as a view asks for it: one test (or one field) at a time."""
+
+    test: str | None  # how the values are obtained; None for a field asked on its own
+    items: tuple[MissingInformation, ...]
+
+    @property
+    def options(self) -> list[str]:
+        """Every option one of these values could change, in the contract's order."""
+        return [o for o in OPTIONS if any(o in item.options for item in self.items)]
+
+
+def by_test(items: Iterable[MissingInformation]) -> list[Ask]:
+    """Items grouped by the test that obtains them (both flexion-extension measurements as
+    "flexion-extension radiographs"), the groups that could change the most verdicts first;
+    within a group, the assessment's order."""
+    groups: dict[str, list[MissingInformation]] = {}
+    for item in items:
+        groups.setdefault(item.test or f"field:{item.field}", []).append(item)
+    asks = [Ask(group[0].test, tuple(group)) for group in groups.values()]
+    return sorted(asks, key=lambda ask: -len(ask.options))
 
 
 def predict_verdicts(knowledge: Knowledge, values: dict[str, Any]) -> dict[str, str]:

@@ -147,6 +147,15 @@ class PatientFactors(BaseModel):
             )
         return self
 
+    @classmethod
+    def allows(cls, values: dict[str, Any]) -> bool:
+        """Do these known values pass every range and cross-field check? (for what-if searches)"""
+        try:
+            cls.model_validate(values)
+        except ValidationError:
+            return False
+        return True
+
     def known_values(self) -> dict[str, Any]:
         """The factors that are known (nulls left out), as plain JSON values."""
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -292,6 +301,8 @@ class MissingInformation(_Out):
     field: str
     why: str
     options: list[Option]
+    # how the value is obtained (rules/fields.yaml), so views can ask for one test at a time
+    test: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class Assessment(_Out):

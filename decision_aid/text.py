@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.missing import by_test
 from decision_aid.models import Assessment
 
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."
@@ -35,9 +36,10 @@ def summary(assessment: Assessment) -> str:
                 lines += _wrap(f"{state}: {', '.join(ids)}", "  ")
     lines += ["", "Missing information:"]
     if assessment.missing_information:
-        for item in assessment.missing_information:
-            shown = ", ".join(o.replace("_", " ") for o in item.options)
-            lines += _wrap(f"- {item.field}: could change {shown}", "  ")
+        for ask in by_test(assessment.missing_information):
+            shown = ", ".join(o.replace("_", " ") for o in ask.options)
+            names = ", ".join(item.field for item in ask.items)
+            lines += _wrap(f"- {f'{ask.test} ({names})' if ask.test else names}: could change {shown}", "  ")
     else:
         lines.append("  none that would change a verdict")
     return "\n".join(lines) + "\n"
