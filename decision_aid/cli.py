@@ -1,29 +1,67 @@
 """The command line: decision-aid assess | batch | handout | schema | rules check.
 
 Exit codes: 0 done; 2 invalid input (one line per problem on standard error,
-naming the field); 1 anything else. This module never imports Streamlit.
+naming the field) or an input file that cannot be read; 1 anything else (an
+output path problem, Ctrl-C, SIGTERM, ...). This module never imports Streamlit.
+
+Output files are written whole or not at all (decision_aid.atomic_file): a run
+that stops early leaves an existing output file as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
-from decision_aid.errors import DecisionAidError, InputError, InputProblem, KnowledgeError
+from decision_aid.errors import DecisionAidError, InputError, KnowledgeError
+
+if TYPE_CHECKING:
+    from decision_aid.atomic_file import AtomicFile
+    from decision_aid.batch import Counts
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: handled like Ctrl-C (a BaseException, so that no `except Exception` swallows it)."""
+
+
+class _Stopped(Exception):
+    """A run stopped early; the message says how far it got and what was (not) written."""
+
+
+class _Unreadable(DecisionAidError):
+    """The input file cannot be read (exit 2, like invalid input)."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "keep_partial", False) and not args.output:
+        parser.error("--keep-partial needs -o/--output (results on standard output are never removed)")
+    with _stop_signals():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
+    except _Stopped as stopped:
+        print(stopped, file=sys.stderr)
+        return EXIT_ERROR
     except InputError as error:
         for problem in error.problems:
             print(f"invalid input: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except _Unreadable as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     except KnowledgeError as error:
         print(f"the knowledge base is invalid:\n{error}", file=sys.stderr)
@@ -34,9 +72,37 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as error:  # a bug: one clear line rather than a traceback
         print(f"internal error: {error!r} (please report it)", file=sys.stderr)
         return EXIT_ERROR
+
+
+@contextmanager
+def _stop_signals():
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM raises Terminated, once: a second signal
+    while the first is being handled is ignored, so the clean-up (ending worker processes,
+    removing a temporary file) always finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="JSONL file, one patient per line (- for standard input)")
     p.add_argument("-o", "--output", help="write assessments here (default: standard output)")
     p.add_argument("--workers", type=int, default=None, help="processes to use (default: all cores)")
+    p.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="if the run stops early, keep the results so far in OUTPUT.partial (default: nothing is written)",
+    )
     p.set_defaults(run=_batch)
 
     p = commands.add_parser("handout", help="write the patient handout (PDF) for one patient")
@@ -81,13 +152,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(path: str) -> str:
+def _open(path: str) -> BinaryIO:
+    """The input file (- for standard input), open for reading bytes; _Unreadable names the path."""
+    if path == "-":
+        return sys.stdin.buffer
     try:
-        if path == "-":
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        return Path(path).read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError([InputProblem("(input)", "not UTF-8 text: expected JSON")]) from None
+        return open(path, "rb")
+    except OSError as error:
+        raise _Unreadable(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _read(path: str) -> bytes:
+    """The input's bytes, undecoded: the parser checks the size, the encoding and the JSON."""
+    source = _open(path)
+    try:
+        return source.read()
+    except OSError as error:  # a folder, a device that fails
+        raise _Unreadable(f"cannot read {path}: {error.strerror or error}") from None
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def _refuse_input_as_output(source: str, output: str) -> None:
+    """Writing the results over the input would lose the patients: refuse before any work."""
+    from decision_aid.atomic_file import OutputPathError, same_file
+
+    if source == "-":
+        try:
+            same = os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(output))
+        except (OSError, ValueError):
+            same = False
+        name = "standard input"
+    else:
+        same = same_file(source, output)
+        name = f"the input {source}"
+    if same:
+        raise OutputPathError(f"cannot write {output}: it is the same file as {name}; choose another output file")
 
 
 def _assess(args: argparse.Namespace) -> int:
@@ -103,25 +204,75 @@ def _assess(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from decision_aid.batch import run_batch, split_lines
+    from decision_aid.atomic_file import AtomicFile
+    from decision_aid.batch import Counts, WorkerDied, run_batch, split_lines
 
-    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    lines = split_lines(data)
+    target = None
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            counts = run_batch(lines, out, sys.stderr, workers=args.workers)
-    else:
-        counts = run_batch(lines, sys.stdout, sys.stderr, workers=args.workers)
+        if args.file != "-":
+            _open(args.file).close()  # a missing input is exit 2, before any output problem
+        _refuse_input_as_output(args.file, args.output)
+        target = AtomicFile(args.output, partial=f"{args.output}.partial" if args.keep_partial else None)
+    lines = split_lines(_read(args.file))
+    counts = Counts()
+    try:
+        if target is None:
+            run_batch(lines, sys.stdout.buffer, sys.stderr, workers=args.workers, counts=counts)
+        else:
+            with target as out:
+                run_batch(lines, out, sys.stderr, workers=args.workers, counts=counts)
+    except (KeyboardInterrupt, Terminated, WorkerDied, OSError) as error:
+        raise _Stopped(_how_far(error, counts, len(lines), args.output, target)) from None
     print(f"assessed {counts.assessed}, invalid {counts.invalid}, failed {counts.failed}", file=sys.stderr)
+    if target is not None:
+        print(f"wrote {args.output}", file=sys.stderr)
     if counts.failed:
         return EXIT_ERROR
     return EXIT_INVALID if counts.invalid else EXIT_OK
 
 
+def _how_far(error: BaseException, counts: Counts, total: int, output: str | None, target: AtomicFile | None) -> str:
+    """What stopped a batch, how far it got, and what is (and is not) on disk."""
+    done = f"{counts.done:,} of {total:,} lines"
+    if isinstance(error, KeyboardInterrupt):
+        what = f"interrupted after {done}"
+    elif isinstance(error, Terminated):
+        what = f"terminated after {done}"
+    elif isinstance(error, OSError):
+        where = output or "standard output"
+        what = f"stopped after {done}: could not write {where}: {error.strerror or error}"
+    else:
+        what = str(error)
+    if target is None:
+        return f"{what}; standard output has the results of the first {counts.done:,} lines only"
+    parts = [what]
+    if target.kept_lines is not None:
+        parts.append(f"the results of the first {target.kept_lines:,} lines are in {target.partial}")
+    unchanged = " (its previous content is unchanged)" if target.existed else ""
+    parts.append(f"{output} was not written{unchanged}")
+    if target.partial is None and counts.done:
+        parts.append("--keep-partial keeps the results so far")
+    return "; ".join(parts)
+
+
 def _handout(args: argparse.Namespace) -> int:
+    from decision_aid.atomic_file import output_target
     from decision_aid.handout import write_handout
 
-    write_handout(_read(args.file), Path(args.output))
+    if args.file != "-":
+        _open(args.file).close()  # a missing input is exit 2, before any output problem
+    _refuse_input_as_output(args.file, args.output)
+    existed = output_target(args.output).exists()
+    data = _read(args.file)
+    try:
+        write_handout(data, args.output)
+    except (KeyboardInterrupt, Terminated, OSError) as error:
+        if isinstance(error, OSError):
+            what = f"error: could not write {args.output}: {error.strerror or error}"
+        else:
+            what = "interrupted" if isinstance(error, KeyboardInterrupt) else "terminated"
+        unchanged = " (its previous content is unchanged)" if existed else ""
+        raise _Stopped(f"{what}; {args.output} was not written{unchanged}") from None
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 

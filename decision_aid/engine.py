@@ -81,18 +81,28 @@ class Engine:
         """One pass: red flags first; only without any, the elective findings and rules."""
         with self._lock:
             record = _Pass(str(next(self._sids)))
+            finished = False
             try:
                 screen = {k: values[k] for k in self._screen_fields if k in values}
                 self._assert(record, {"t": SCREEN, **screen})
                 if not record.red_flags:
                     self._assert(record, {"t": PATIENT, **values})
+                finished = True
             finally:
+                # Only C calls here: Python delivers Ctrl-C at a Python function's entry, and an
+                # interrupt there would leak the session (leaked sessions crashed the interpreter).
                 if record.refused:
                     # Deleting a session that durable-rules refused a fact in has crashed the
                     # interpreter here; leaking one session (of 1,024) is the lesser harm.
                     log.error("durable-rules refused a fact; session %s left undeleted", record.sid)
                 else:
-                    dre.delete_state(self._handle, record.sid)
+                    try:
+                        dre.delete_state(self._handle, record.sid)
+                    except dre.error:
+                        # A pass interrupted (by Ctrl-C, say) before its first fact has no session
+                        # to delete (error 309): why it stopped is what the caller must see.
+                        if finished:
+                            raise
         missing = [c.spec.id for c in self.knowledge.findings if c.spec.id not in record.findings]
         if missing and not record.red_flags:
             raise EngineError(f"no state was derived for finding(s) {', '.join(missing)}")

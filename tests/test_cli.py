@@ -73,10 +73,10 @@ def test_a_missing_required_field_and_bad_json_exit_2():
     assert done.returncode == 2 and "not valid JSON" in done.stderr
 
 
-def test_a_missing_file_exits_1_with_a_message():
+def test_a_missing_file_exits_2_naming_it():
     done = run("assess", "/nonexistent/patient.json")
-    assert done.returncode == 1
-    assert "No such file" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert done.stderr == "error: cannot read /nonexistent/patient.json: No such file or directory\n"
 
 
 def test_batch_keeps_order_reports_bad_lines_and_goes_on(tmp_path):
@@ -129,10 +129,10 @@ def test_the_cli_does_not_import_streamlit():
     assert done.returncode == 0, done.stderr
 
 
-def test_non_utf8_input_exits_2_and_a_directory_exits_1(tmp_path):
+def test_non_utf8_input_and_a_directory_exit_2(tmp_path):
     binary = tmp_path / "patient.json"
     binary.write_bytes(b"\xff\xfe{")
     done = run("assess", str(binary))
     assert done.returncode == 2 and "not UTF-8" in done.stderr
     done = run("assess", str(tmp_path))
-    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.returncode == 2 and f"cannot read {tmp_path}" in done.stderr and "Traceback" not in done.stderr
