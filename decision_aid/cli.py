@@ -286,6 +286,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _rules_check(args: argparse.Namespace) -> int:
     from decision_aid import patient_view
+    from decision_aid.agreement import compare
     from decision_aid.knowledge import load
     from decision_aid.rules_files import yaml_problems
 
@@ -302,6 +303,13 @@ def _rules_check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     counts = f"{len(knowledge.red_flags)} red flags, {len(knowledge.findings)} findings, {len(knowledge.rules)} rules"
     print(f"knowledge {knowledge.version}: {counts}, {len(knowledge.citations)} citations, patient view: OK")
+    report = compare(knowledge)  # the Python reading against durable-rules, on every threshold grid
+    for divergence in report.divergences:
+        print(divergence, file=sys.stderr)
+    if report.divergences:
+        print(f"{len(report.divergences)} divergence(s) between the Python reading and durable-rules", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"Python reading = durable-rules on every threshold grid ({report.passes:,} passes)")
     return EXIT_OK
 
 

@@ -23,3 +23,12 @@ def test_a_broken_python_reading_is_caught_and_named(monkeypatch, wrong, right):
     assert report.divergences, f"replacing {wrong!r} by {right!r} went unnoticed"
     message = str(report.divergences[0])
     assert "Python reading" in message and "durable-rules" in message and aid.knowledge.by_id[report.divergences[0].id]
+
+
+def test_rules_check_runs_the_comparison():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "decision_aid", "rules", "check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Python reading = durable-rules on every threshold grid" in done.stdout
