@@ -45,12 +45,12 @@ def start(*args: str, **popen) -> subprocess.Popen:
 
 
 def wait_for_progress(process: subprocess.Popen) -> bytes:
-    """Read standard error up to the first progress line (the batch is then under way)."""
+    """Read standard error until progress shows results written (the batch is then under way)."""
     seen = b""
-    while b"/" not in seen:
-        line = process.stderr.readline()
-        assert line, f"the batch ended before any progress: {seen!r}"
-        seen += line
+    while not re.search(rb"\] [1-9]\d*/", seen):
+        chunk = process.stderr.read(4096)
+        assert chunk, f"the batch ended before any progress: {seen!r}"
+        seen += chunk
     return seen
 
 
@@ -180,6 +180,21 @@ def test_a_killed_worker_is_reported_as_a_dead_worker_naming_the_lines(tmp_path)
     assert not [pid for pid in workers if running(pid)]
 
 
+def test_workers_end_with_a_main_process_killed_outright(tmp_path):
+    """SIGKILL cannot be handled; the workers still do not wait for work forever."""
+    source, total = big_batch(tmp_path)
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(PREVIOUS)
+    process = start("batch", str(source), "-o", str(out), "--workers", "2")
+    wait_for_progress(process)
+    workers = workers_of(process.pid)
+    assert len(workers) == 2
+    process.kill()
+    finish(process)  # standard error reaches its end once no worker holds it open
+    assert not [pid for pid in workers if running(pid)]
+    assert out.read_bytes() == PREVIOUS
+
+
 def _file_size_limit(limit: int):
     """For the child: files may grow to `limit` bytes only, as on a full disk (EFBIG, not a signal)."""
 
@@ -259,6 +274,19 @@ def test_batch_refuses_to_write_over_its_own_input(tmp_path, how):
     assert (str(source) if how != "standard input" else "standard input") in done.stderr
     assert source.read_bytes() == content
     assert done.stdout == ""
+
+
+def test_handout_refuses_to_write_over_its_own_input(tmp_path):
+    source = tmp_path / "patient.json"
+    source.write_bytes(PATIENT.read_bytes())
+    link = tmp_path / "handout.pdf"
+    link.symlink_to(source)
+    done = subprocess.run(
+        [*CLI, "handout", str(source), "-o", str(link)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 1, done.stderr
+    assert str(link) in done.stderr and str(source) in done.stderr
+    assert source.read_bytes() == PATIENT.read_bytes()
 
 
 def test_batch_progress_off_a_terminal_is_whole_lines_and_messages_stand_alone(tmp_path):
