@@ -21,7 +21,8 @@ from decision_aid.handout import Block, Bullets, GridTable, Handout, Para, Refer
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
 MARGIN = 12  # mm
-MIN_SCALE = 0.7  # type never smaller than 70 % of its size
+MIN_SCALE = 0.7  # type no smaller than 70 % of its size, unless a group cannot fit its page so
+LAST_RESORT_SCALE = 0.5  # only for the most a patient can be told (every option with its most reasons)
 GROW_BELOW = 0.9  # a page filled less than this is tried again in larger type
 _PT = 0.3528  # mm per point
 
@@ -126,7 +127,11 @@ def _groups(sections: tuple[Section, ...]) -> list[list[Section]]:
 
 
 def _fit(ruler: HandoutPDF, group: list[Section]) -> float:
-    """The largest scale (at most 1, at least MIN_SCALE) at which the group fits one page, near enough."""
+    """The largest scale (at most 1, at least MIN_SCALE) at which the group fits one page, near enough.
+
+    A group that runs over even at MIN_SCALE is set smaller still, down to
+    LAST_RESORT_SCALE, rather than run on to a fourth page.
+    """
     scale, used = 1.0, _draw_group(ruler, group, 1.0)
     too_large = 2.0  # the smallest scale seen to run over
     for _ in range(4):
@@ -135,6 +140,10 @@ def _fit(ruler: HandoutPDF, group: list[Section]) -> float:
         too_large = scale
         # measured: the height drawn grows as about the 4/3 power of the type size
         scale = max(MIN_SCALE, round(scale * used**-0.75 * 0.99, 3))
+        used = _draw_group(ruler, group, scale)
+    while used > 1 and scale > LAST_RESORT_SCALE:  # still over: smaller, each step at least 0.005
+        too_large = scale
+        scale = max(LAST_RESORT_SCALE, round(min(scale - 0.005, scale * used**-0.75 * 0.99), 3))
         used = _draw_group(ruler, group, scale)
     if used < GROW_BELOW and scale < 1:
         larger = round(min(1.0, scale * (0.96 / used) ** 0.6, (scale + too_large) / 2), 3)
@@ -151,7 +160,10 @@ def _draw_group(pdf: HandoutPDF, group: list[Section], scale: float) -> float:
     for section in group:
         _section(pdf, section)
     page_height = pdf.page_break_trigger - pdf.t_margin
-    return pdf.page_no() - first + (pdf.get_y() - pdf.t_margin) / page_height
+    filled = (pdf.get_y() - pdf.t_margin) / page_height
+    if pdf.page_no() > first:  # ran on to another page, even one left empty: over 1
+        return pdf.page_no() - first + max(filled, 0.001)
+    return filled
 
 
 def _section(pdf: HandoutPDF, section: Section) -> None:

@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from decision_aid import InputError, assess
@@ -19,6 +21,8 @@ from decision_aid.handout_pdf import FONT_DIR, render
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.patient_view import default_view
 from decision_aid.samples import random_patients
+from decision_aid.vocabulary import fields
+from tests.strategies import patients
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))}
@@ -63,6 +67,77 @@ def test_one_to_three_pages_with_the_date_and_knowledge_version_on_each(name):
 @pytest.mark.parametrize("patient", random_patients(6, seed=11), ids=lambda p: f"age{p['age']}")
 def test_random_patients_fit_on_three_pages(patient):
     assert 1 <= len(pages(build_handout(patient, None, CREATED))) <= 3
+
+
+# The most a patient can be told, found by searching every field's threshold values for the
+# longest sheet: every option shown, each with the most reasons and notes the rules give together;
+# and the longest first page of all (one option not shown, the others with more reasons still).
+ALL_MAXIMUM = {
+    "age": 80, "activity_level": "moderate", "bmi": 40.1, "smoker": True, "asa_grade": 5,
+    "back_pain": True, "leg_pain": False, "symptom_duration_weeks": 0, "conservative_care_weeks": 0,
+    "odi": 0, "index_level": "L5-S1", "levels": 3, "slip_grade": 5, "slip_type": "isthmic",
+    "stenosis": "severe", "disc_herniation": "recurrent", "translation_mm": 5.1, "angulation_deg": 6,
+    "pfirrmann_grade": 4, "facet_arthropathy": "severe", "scoliosis_cobb_deg": 10.1, "sagittal_imbalance": True,
+    "prior_fusion": "solid", "prior_decompression": True, "psychosocial_yellow_flags": True,
+    "prefers_motion_preservation": True,
+}  # fmt: skip
+LONGEST_FIRST_PAGE = {
+    "age": 94, "activity_level": "high", "bmi": 40.1, "smoker": True, "asa_grade": 5,
+    "back_pain": True, "leg_pain": False, "symptom_duration_weeks": 5, "conservative_care_weeks": 5,
+    "odi": 0, "motor_deficit": "stable", "index_level": "L5-S1", "levels": 3, "slip_grade": 5,
+    "slip_type": "isthmic", "stenosis": "moderate", "disc_herniation": "recurrent", "translation_mm": 10.0,
+    "angulation_deg": 13.1, "pfirrmann_grade": 5, "facet_arthropathy": "severe", "scoliosis_cobb_deg": 25.0,
+    "prior_fusion": "pseudarthrosis", "months_since_fusion": 600, "adjacent_segment_disease": True,
+    "prior_decompression": True, "psychosocial_yellow_flags": True, "prefers_motion_preservation": True,
+}  # fmt: skip
+CROWDED = {"all maximum": ALL_MAXIMUM, "longest first page": LONGEST_FIRST_PAGE}
+
+
+def test_the_all_maximum_patient_is_shown_every_option():
+    assert all(result.verdict != "not_applicable" for result in assess(ALL_MAXIMUM).options.values())
+
+
+@pytest.mark.parametrize("with_values", [False, True], ids=["not rated", "rated"])
+@pytest.mark.parametrize("name", CROWDED)
+def test_the_most_crowded_handouts_fit_on_three_pages(name, with_values):
+    patient = CROWDED[name]
+    texts = pages(build_handout(patient, VALUES if with_values else None, CREATED))
+    assert len(texts) == 3
+    text = flat(" ".join(texts))
+    for result in assess(patient).options.values():
+        if result.verdict != "not_applicable":
+            for reason in result.reasons:
+                assert flat(reason.patient_explanation) in text, reason.rule_id  # smaller, nothing left out
+    assert "What matters to you" in flat(texts[0]) and "Your options side by side" in flat(texts[1])
+
+
+# Fields that the cross-field checks tie together; every other field is a unit of its own.
+_TOGETHER = [
+    ("slip_grade", "slip_type"),
+    ("prior_fusion", "adjacent_segment_disease", "months_since_fusion"),
+    ("symptom_duration_weeks", "conservative_care_weeks"),
+]
+_UNITS = _TOGETHER + [(name,) for name in fields() if not any(name in unit for unit in _TOGETHER)]
+
+
+@st.composite
+def crowded_patients(draw: st.DrawFn) -> dict:
+    """Valid patients of every kind, most of them close to the all-maximum patient (where a
+    sheet is most crowded): each unit of fields from the one or from a random patient."""
+    other = draw(patients(red_flags=None))
+    patient = dict(ALL_MAXIMUM)
+    for unit in draw(st.sets(st.sampled_from(_UNITS))):
+        for name in unit:
+            patient.pop(name, None)
+            if name in other:
+                patient[name] = other[name]
+    return patient
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowded_patients(), st.sampled_from([None, VALUES]))
+def test_any_patients_handout_has_one_to_three_pages(patient, values):
+    assert 1 <= len(pages(build_handout(patient, values, CREATED))) <= 3
 
 
 @pytest.mark.parametrize("name", ELECTIVE)
