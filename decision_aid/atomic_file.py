@@ -54,6 +54,7 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike[str], partial: str | os.PathLike[str] | None = None):
+        self.given = Path(path)
         self.target = output_target(path)
         self.partial = Path(partial) if partial is not None else None
         self.existed = self.target.exists()
@@ -65,7 +66,7 @@ class AtomicFile:
         try:
             fd, self._temp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
         except OSError as error:
-            raise OutputPathError(f"cannot write {self.target}: {error.strerror or error}") from None
+            raise OutputPathError(f"cannot write {self.given}: {error.strerror or error}") from None
         try:
             os.fchmod(fd, _mode_for(self.target))
             self._file = os.fdopen(fd, "w+b")

@@ -18,10 +18,12 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import BinaryIO, TextIO
@@ -116,7 +118,9 @@ def _run_pool(numbered: list[tuple[int, bytes]], workers: int, out: BinaryIO, co
     processes: list[BaseProcess] = []
     try:
         chunks = [numbered[i : i + _CHUNK] for i in range(0, len(numbered), _CHUNK)]
-        futures = [pool.submit(_assess_chunk, chunk) for chunk in chunks]
+        with _ctrl_c_ignored():  # the workers start ignoring it (see _start_worker)
+            futures = [pool.submit(_assess_chunk, chunk) for chunk in chunks[:workers]]
+        futures += [pool.submit(_assess_chunk, chunk) for chunk in chunks[workers:]]
         processes = _workers(pool)  # all started by now: one per submit, up to `workers`
         for future in futures:
             _collect(_result(future, processes), out, counts, bar)
@@ -132,6 +136,20 @@ def _run_pool(numbered: list[tuple[int, bytes]], workers: int, out: BinaryIO, co
 
 def _assess_chunk(chunk: list[tuple[int, bytes]]) -> list[tuple[str, str]]:
     return [assess_line(numbered) for numbered in chunk]
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C for a moment (while the workers start: an ignored signal stays ignored in a
+    new process, so no worker can be interrupted before its initializer runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start_worker() -> None:

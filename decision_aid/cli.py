@@ -83,19 +83,21 @@ def _run(args: argparse.Namespace) -> int:
 @contextmanager
 def _stop_signals():
     """Ctrl-C raises KeyboardInterrupt and SIGTERM raises Terminated, once: a second signal
-    while the first is being handled is ignored, so the clean-up (ending worker processes,
-    removing a temporary file) always finishes."""
+    while the first is being handled is ignored, so that the clean-up (ending the worker
+    processes, removing the temporary file) finishes. A third gives up on the clean-up."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    stopping = False
+    received = 0
 
     def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+        nonlocal received
+        received += 1
+        if received == 1:
+            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+        if received >= 3:  # the clean-up seems stuck: end now, as without this handler
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -215,6 +217,7 @@ def _batch(args: argparse.Namespace) -> int:
         target = AtomicFile(args.output, partial=f"{args.output}.partial" if args.keep_partial else None)
     lines = split_lines(_read(args.file))
     counts = Counts()
+    before = _identity(args.output)
     try:
         if target is None:
             run_batch(lines, sys.stdout.buffer, sys.stderr, workers=args.workers, counts=counts)
@@ -222,7 +225,8 @@ def _batch(args: argparse.Namespace) -> int:
             with target as out:
                 run_batch(lines, out, sys.stderr, workers=args.workers, counts=counts)
     except (KeyboardInterrupt, Terminated, WorkerDied, OSError) as error:
-        raise _Stopped(_how_far(error, counts, len(lines), args.output, target)) from None
+        written = target is not None and _identity(args.output) not in (before, None)
+        raise _Stopped(_how_far(error, counts, len(lines), args.output, target, written)) from None
     print(f"assessed {counts.assessed}, invalid {counts.invalid}, failed {counts.failed}", file=sys.stderr)
     if target is not None:
         print(f"wrote {args.output}", file=sys.stderr)
@@ -231,7 +235,18 @@ def _batch(args: argparse.Namespace) -> int:
     return EXIT_INVALID if counts.invalid else EXIT_OK
 
 
-def _how_far(error: BaseException, counts: Counts, total: int, output: str | None, target: AtomicFile | None) -> str:
+def _identity(path: str | None) -> tuple[int, int] | None:
+    """Which file is at `path` now (a file renamed into place is a new one), or None."""
+    try:
+        found = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if found else None
+
+
+def _how_far(
+    error: BaseException, counts: Counts, total: int, output: str | None, target: AtomicFile | None, written: bool
+) -> str:
     """What stopped a batch, how far it got, and what is (and is not) on disk."""
     done = f"{counts.done:,} of {total:,} lines"
     if isinstance(error, KeyboardInterrupt):
@@ -245,6 +260,8 @@ def _how_far(error: BaseException, counts: Counts, total: int, output: str | Non
         what = str(error)
     if target is None:
         return f"{what}; standard output has the results of the first {counts.done:,} lines only"
+    if written:  # stopped just after the output was renamed into place
+        return f"{what}; {output} was written in full"
     parts = [what]
     if target.kept_lines is not None:
         parts.append(f"the results of the first {target.kept_lines:,} lines are in {target.partial}")
@@ -262,8 +279,9 @@ def _handout(args: argparse.Namespace) -> int:
     if args.file != "-":
         _open(args.file).close()  # a missing input is exit 2, before any output problem
     _refuse_input_as_output(args.file, args.output)
-    existed = output_target(args.output).exists()
+    output_target(args.output)  # a missing folder: exit 1, before any work
     data = _read(args.file)
+    before = _identity(args.output)
     try:
         write_handout(data, args.output)
     except (KeyboardInterrupt, Terminated, OSError) as error:
@@ -271,7 +289,9 @@ def _handout(args: argparse.Namespace) -> int:
             what = f"error: could not write {args.output}: {error.strerror or error}"
         else:
             what = "interrupted" if isinstance(error, KeyboardInterrupt) else "terminated"
-        unchanged = " (its previous content is unchanged)" if existed else ""
+        if _identity(args.output) not in (before, None):  # stopped just after the rename
+            raise _Stopped(f"{what}; {args.output} was written in full") from None
+        unchanged = " (its previous content is unchanged)" if before else ""
         raise _Stopped(f"{what}; {args.output} was not written{unchanged}") from None
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK

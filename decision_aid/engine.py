@@ -89,8 +89,9 @@ class Engine:
                     self._assert(record, {"t": PATIENT, **values})
                 finished = True
             finally:
-                # Only C calls here: Python delivers Ctrl-C at a Python function's entry, and an
-                # interrupt there would leak the session (leaked sessions crashed the interpreter).
+                # No Python function calls here: Python raises KeyboardInterrupt on entry to one,
+                # which would skip the delete and leak the session (with a helper function here,
+                # random interrupts crashed the interpreter within a few thousand passes).
                 if record.refused:
                     # Deleting a session that durable-rules refused a fact in has crashed the
                     # interpreter here; leaking one session (of 1,024) is the lesser harm.
