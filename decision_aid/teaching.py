@@ -22,10 +22,10 @@ from decision_aid import conditions as cond
 from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge
-from decision_aid.rules_files import read_yaml, rules_dir
 from decision_aid.labels import describe_condition, field_label, value_text
 from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
 from decision_aid.reading import holds
+from decision_aid.rules_files import read_yaml, rules_dir
 from decision_aid.verdicts import aggregate
 
 

@@ -10,8 +10,8 @@ import yaml
 
 from decision_aid import KnowledgeError
 from decision_aid.knowledge import load
-from decision_aid.rules_files import rules_dir
 from decision_aid.models import OPTIONS
+from decision_aid.rules_files import rules_dir
 
 
 @pytest.fixture
