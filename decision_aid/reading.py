@@ -13,15 +13,22 @@ runs that proof.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from decision_aid import conditions as cond
 
-if TYPE_CHECKING:
-    from decision_aid.knowledge import Compiled, Knowledge
-
 Values = dict[str, Any]
 States = dict[str, str]
+
+
+class Knowledge(Protocol):
+    """What this reading needs of a loaded knowledge base (decision_aid.knowledge.Knowledge):
+    its compiled red flags, findings (in dependency order) and option rules, each with a
+    `spec` (id, options, effects, tags), an `expr` and, for a finding, its `states`."""
+
+    red_flags: tuple[Any, ...]
+    findings: tuple[Any, ...]
+    rules: tuple[Any, ...]
 
 
 # ---- two-valued: as the engine matches ---------------------------------------------------
@@ -102,7 +109,7 @@ def _kleene(expr: cond.Expr, values: Values, states: States) -> tuple[bool | Non
 
 
 def derive_states(
-    knowledge: Knowledge, values: Values, upto: str | None = None, only: Iterable[Compiled] | None = None
+    knowledge: Knowledge, values: Values, upto: str | None = None, only: Iterable[Any] | None = None
 ) -> States:
     """Findings' states from known values, in dependency order.
 
