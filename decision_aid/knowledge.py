@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +56,7 @@ class FindingSpec(_Spec):
 
 class RedFlagSpec(_Spec):
     id: str = Field(pattern=RULE_ID)
+    label: str  # a short clinical phrase for tiles and letters (checked by `check_label`)
     when: str
     alert_code: str
     alert: str
@@ -66,6 +68,7 @@ class RedFlagSpec(_Spec):
 
 class RuleSpec(_Spec):
     id: str = Field(pattern=RULE_ID)
+    label: str  # a short clinical phrase for tiles and letters (checked by `check_label`)
     options: list[Option] = Field(min_length=1)
     when: str
     effects: list[Effect] = Field(default_factory=list, max_length=2)
@@ -94,6 +97,7 @@ class RuleSpec(_Spec):
 
 class FallbackSpec(_Spec):
     id: str = Field(pattern=RULE_ID)
+    label: str  # a short clinical phrase for tiles and letters (checked by `check_label`)
     explanation: str
     patient_explanation: str
     evidence: list[str] = Field(default_factory=list)
@@ -237,6 +241,7 @@ class _Loader:
             self.problem("fallback.yaml", "", "needs exactly one 'nothing indicates it' rule")
 
         self.check_ids([*red_flags, *findings, *rules, *fallbacks])
+        self.check_labels([*red_flags, *rules, *fallbacks])
         for file, spec in [*red_flags, *findings, *rules, *fallbacks]:
             for cid in spec.evidence:
                 if cid not in citations:
@@ -278,6 +283,23 @@ class _Loader:
             if spec.id in seen:
                 self.problem(file, spec.id, f"duplicate id (also in {seen[spec.id]})")
             seen.setdefault(spec.id, file)
+
+    def check_labels(self, specs: list[tuple[str, Any]]) -> None:
+        """Each label reads as words for people; no two rules of one option share a label."""
+        seen: dict[tuple[str, str], str] = {}  # (option, label) -> the rule that has it
+        for file, spec in specs:
+            for message in check_label(spec.label, spec.id):
+                self.problem(file, spec.id, message)
+            for option in getattr(spec, "options", ()):
+                key = (option, " ".join(spec.label.split()).casefold())
+                if key in seen:
+                    self.problem(
+                        file,
+                        spec.id,
+                        f"label {spec.label!r} is also the label of {seen[key]} ({option}): "
+                        "the two would read the same on a tile",
+                    )
+                seen.setdefault(key, spec.id)
 
     def compile(self, file: str, spec: Any, text: str, allow_states: set[str]) -> Compiled | None:
         expr = self.parse(file, spec.id, text, allow_states)
@@ -375,6 +397,28 @@ def check_condition(text: str, allow_states: set[str]) -> tuple[cond.Expr | None
         if isinstance(atom, cond.Compare) and atom.op != "==" and spec.kind in ("string", "boolean"):
             problems.append(f"'{atom.op}' cannot compare '{atom.field}' ({spec.kind})")
     return (None if problems else expr), problems
+
+
+LABEL_MAX = 60  # characters: a tile line or a clause in a letter
+_SLUG = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)+$")
+
+
+def check_label(label: str, rule_id: str) -> list[str]:
+    """What is wrong with a rule's label (empty when nothing is): a label is a short
+    clinical phrase for tiles and letters, never a rule id or an identifier."""
+    text = label.strip()
+    if not text:
+        return ["label is empty"]
+    problems = []
+    if "\n" in text:
+        problems.append("label must be one line")
+    if len(text) > LABEL_MAX:
+        problems.append(f"label is {len(text)} characters long (at most {LABEL_MAX}): {text!r}")
+    if "_" in text:
+        problems.append(f"label contains an underscore (write words, not identifiers): {text!r}")
+    if text.casefold() == rule_id.casefold() or _SLUG.match(text):
+        problems.append(f"label looks like a rule id (write a clinical phrase): {text!r}")
+    return problems
 
 
 def _present(items: Iterable[Compiled | None]) -> list[Compiled]:
