@@ -146,7 +146,7 @@ def test_figures_with_a_condition_are_shown_only_to_the_people_they_are_about():
     [
         ("grade1-degenerative-stenosis", ["stenosis", "degenerative_slip", "disc_degeneration"]),
         ("isthmic-grade2", ["stenosis", "isthmic_slip_and_pars_defect"]),
-        ("adjacent-segment-after-fusion", ["stenosis", "degenerative_slip", "failed_fusion"]),
+        ("adjacent-segment-after-fusion", ["stenosis", "degenerative_slip", "adjacent_segment_disease"]),
     ],
 )
 def test_the_condition_descriptions_fit_the_patient(name, expected):
