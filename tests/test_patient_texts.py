@@ -13,7 +13,8 @@ shown while the situation holds. Any such patient is a contradiction, named with
 Findings whose fields nothing else reads are not expanded field by field: one witness
 patient per combination of their states stands for them (as in decision_aid.agreement),
 which keeps the search exhaustive and small. A tag (set by other rules) is tried both set
-and not set.
+and not set. A rule's text counts as shown whenever its condition holds, even where
+another rule makes its option not applicable: stricter than the view itself.
 """
 
 from __future__ import annotations
@@ -227,10 +228,13 @@ def patients_where(expr: cond.Expr) -> Iterator[dict[str, Any]]:
                     yield point
 
 
-def _shown(point: dict[str, Any], names: set[str]) -> str:
-    base = _base()
-    keys = sorted(n for n in names if point.get(n) != base.get(n) or n in point)
-    return ", ".join(f"{k}={point.get(k)!r}" for k in keys if k in point or k in base) or "the base patient"
+def _described(point: dict[str, Any], expr: cond.Expr) -> str:
+    """The patient's values of the fields `expr` reads, directly or through findings."""
+    kb = knowledge()
+    names = set(cond.field_names(expr))
+    for name in cond.state_names(expr):
+        names |= kb.finding_fields.get(name, frozenset())
+    return ", ".join(f"{n}={point[n]!r}" if n in point else f"{n} not known" for n in sorted(_closed(names)))
 
 
 def contradictions(claim: Claim) -> list[str]:
@@ -240,10 +244,10 @@ def contradictions(claim: Claim) -> list[str]:
     for text in texts():
         if not words.search(" ".join(text.text.split())):
             continue
-        patient = next(patients_where(cond.All((text.expr, situation))), None)
+        both = cond.All((text.expr, situation))
+        patient = next(patients_where(both), None)
         if patient is not None:
-            names = _closed(cond.field_names(text.expr) | cond.field_names(situation))
-            found.append(f"{text.where} says {claim.what!r} for a patient with {_shown(patient, names)}")
+            found.append(f"{text.where} says {claim.what!r} for a patient with {_described(patient, both)}")
     return found
 
 
