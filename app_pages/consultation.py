@@ -238,9 +238,10 @@ def _result_actions(consultation: Consultation) -> None:
 
 
 def _handout_maker(consultation: Consultation):
-    """The PDF is only made when the button is pressed, with the ratings of "What matters to you"."""
-    patient, values = consultation.patient, patient_tab.ratings()
-    return lambda: build_handout(patient, values=values)
+    """The PDF is only made when the button is pressed, from the assessment this page made and the
+    ratings of "What matters to you" (the patient is not assessed again)."""
+    patient, assessment, values, view = consultation.patient, consultation.assessment, patient_tab.ratings(), ui.view()
+    return lambda: build_handout(patient, values, view=view, assessment=assessment)
 
 
 # ---- results ------------------------------------------------------------------------------
@@ -293,12 +294,13 @@ def _urgent_banner(assessment) -> None:
 
 def _glance(assessment) -> None:
     """All six verdicts at a glance, each with the reasons that decide it in a few words."""
+    knowledge = ui.aid().knowledge
     tiles = []
     for option, result in assessment.options.items():
         badge = ui.verdict_badge(result.verdict, SUSPENDED if assessment.urgent_referral else None)
-        word, reasons = key_reasons(result)[0]  # the effect that decides the verdict
+        word, reasons = key_reasons(result, knowledge)[0]  # the effect that decides the verdict
         more = f" and {len(reasons) - GLANCE_REASONS} more" if len(reasons) > GLANCE_REASONS else ""
-        why = f"{word}: {', '.join(short_name(r) for r in reasons[:GLANCE_REASONS])}{more}"
+        why = f"{word}: {', '.join(short_name(r, knowledge) for r in reasons[:GLANCE_REASONS])}{more}"
         tiles.append(
             f"<div class='da-tile'><div class='da-tile-name'>{html.escape(OPTION_NAMES[option])}</div>{badge}"
             f"<div class='da-tile-why'>{html.escape(why)}</div></div>"

@@ -12,7 +12,7 @@ from app_pages.field_inputs import field_input
 from app_pages.verdict_chart import chart, frame
 from decision_aid import explore
 from decision_aid.errors import InputError
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label, value_text
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import parse_factors
 from decision_aid.vocabulary import fields
 
@@ -41,24 +41,26 @@ def choose_base() -> dict | None:
         return None
     with st.expander("The starting patient's factors"):
         values = patient.model_dump()
-        st.table({"factor": [field_label(n) for n in values], "value": [value_text(n, v) for n, v in values.items()]})
+        shown = [ui.value_text(n, v) for n, v in values.items()]
+        st.table({"factor": [field_label(n) for n in values], "value": shown})
     return patient.model_dump()
 
 
 def axis_values(name: str, count: int, key: str) -> tuple:
+    knowledge = ui.aid().knowledge
     if not explore.is_numeric(name):
-        return tuple(explore.sweep_values(name))
+        return tuple(explore.sweep_values(name, knowledge))
     spec = fields()[name]
     cast = int if spec.kind == "integer" else float
     low, high = st.slider(
         f"Range of {field_label(name)}",
         min_value=cast(spec.minimum),
         max_value=cast(spec.maximum),
-        value=tuple(cast(v) for v in explore.default_range(name, ui.aid())),
+        value=tuple(cast(v) for v in explore.default_range(name, knowledge)),
         step=cast(spec.step),
         key=key,
     )
-    return tuple(explore.sweep_values(name, low, high, points=count, aid=ui.aid()))
+    return tuple(explore.sweep_values(name, knowledge, low, high, points=count))
 
 
 def vary(base: dict) -> None:
@@ -100,9 +102,9 @@ def _runs_in_words(name: str, result: explore.Sweep) -> list[str]:
     for option, stretches in result.runs().items():
         parts = []
         for first, last, verdict in stretches:
-            span = value_text(name, first)
+            span = ui.value_text(name, first)
             if last != first:
-                span += f" to {value_text(name, last)}"
+                span += f" to {ui.value_text(name, last)}"
             parts.append(f"{VERDICT_WORDS[verdict]} for {span}")
         lines.append(f"- {OPTION_NAMES[option]}: " + "; ".join(parts))
     return lines
@@ -128,7 +130,7 @@ def compare(base: dict) -> None:
         st.markdown("**Factors that differ**")
         st.markdown(
             "\n".join(
-                f"- {field_label(d.field)}: {value_text(d.field, d.a)} → **{value_text(d.field, d.b)}**"
+                f"- {field_label(d.field)}: {ui.value_text(d.field, d.a)} → **{ui.value_text(d.field, d.b)}**"
                 for d in result.differences
             )
         )
@@ -141,11 +143,9 @@ def compare(base: dict) -> None:
         with st.expander("Reasons that differ", expanded=bool(result.changed)):
             for o in explained:
                 st.markdown(f"**{OPTION_NAMES[o.option]}**")
-                for side, keys in (("only in A", o.only_a), ("only in B", o.only_b)):
-                    for key in keys:
-                        effect, rule_id = key.split(": ", 1)
-                        text = ui.aid().knowledge.by_id[rule_id].spec.explanation or ""
-                        st.markdown(f"- {side}: *{effect}* — {text} (`{rule_id}`)")
+                for side, reasons in (("only in A", o.only_a), ("only in B", o.only_b)):
+                    for reason in reasons:
+                        st.markdown(f"- {side}: *{reason.effect}* — {reason.explanation} (`{reason.rule_id}`)")
 
 
 def _comparison_table(result: explore.Comparison) -> str:

@@ -3,9 +3,9 @@
 The choice to make, what the patient's condition is, what the tool found for each
 option, what matters to the patient (rated here, printed in the handout), and the
 Option Grid. An urgent referral shows only the urgent message and the safety net.
-Everything said comes from decision_aid.patient_view (rules/patient_view/); this
-module only lays it out. The ratings live in st.session_state and never change a
-verdict.
+Everything said comes from decision_aid.patient_view (rules/patient_view/), the
+view beside the page's knowledge (`ui.view()`); this module only lays it out. The
+ratings live in st.session_state and never change a verdict.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import streamlit as st
 
 from app_pages import ui
 from decision_aid.consultation import Consultation
-from decision_aid.patient_view import PatientView, default_view
+from decision_aid.patient_view import PatientView
 
 RATINGS = "patient_values"  # value id -> 1..5 (absent: not rated)
 _WIDGET = "value_{}"
@@ -42,7 +42,7 @@ _STYLE = """<style>
 
 
 def show(consultation: Consultation) -> None:
-    view = default_view()
+    view = ui.view()
     st.html(_STYLE)
     if consultation.assessment.urgent_referral:
         _urgent(view, consultation)
@@ -53,13 +53,13 @@ def show(consultation: Consultation) -> None:
 
 def ratings() -> dict[str, int] | None:
     """The patient's ratings for the handout (None when nothing is rated)."""
-    return default_view().ratings(st.session_state.get(RATINGS))
+    return ui.view().ratings(st.session_state.get(RATINGS))
 
 
 def clear() -> None:
     """Forget the ratings (a new patient)."""
     st.session_state.pop(RATINGS, None)
-    for value in default_view().values.values:
+    for value in ui.view().values.values:
         st.session_state.pop(_WIDGET.format(value.id), None)
 
 

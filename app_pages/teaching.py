@@ -56,7 +56,7 @@ def answer_form(case: teaching.Case) -> None:
 
 
 def show_result(case: teaching.Case, steps: teaching.Reasoning, answers: dict[str, str]) -> None:
-    result = teaching.score_case(case, answers, aid=ui.aid())
+    result = teaching.score_case(steps.assessment, answers)
     st.metric("Your score", f"{result.right} / {result.total}")
     urgent = steps.assessment.urgent_referral
     rows = "".join(
@@ -190,7 +190,8 @@ def main() -> None:
     st.session_state.setdefault(ANSWERS, {})
     st.session_state.setdefault(STEPS, {})
     case = choose_case()
-    steps = teaching.reasoning(case.patient, aid=ui.aid())
+    aid = ui.aid()
+    steps = teaching.reasoning(aid.explain(case.patient), aid.knowledge)
     answers = st.session_state[ANSWERS].get(case.id)
     show_case(case, steps, submitted=answers is not None)
     if answers is None:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from decision_aid import default_aid
-from decision_aid.labels import VERDICT_WORDS
+from decision_aid.labels import VERDICT_WORDS, show_value
+from decision_aid.patient_view import view_of
 
 # Colour is never the only signal: every badge also carries the verdict in words and a symbol.
 VERDICT_STYLE = {
@@ -37,8 +38,19 @@ SUPPORT_STATEMENT = (
 
 @st.cache_resource
 def aid():
-    """The process-wide DecisionAid (its engine serialises access across sessions)."""
+    """The process-wide DecisionAid (its engine serialises access across sessions): the pages pass
+    it, or its knowledge, to everything they show."""
     return default_aid()
+
+
+def view():
+    """The patient view beside the DecisionAid's knowledge (loaded once)."""
+    return view_of(aid().knowledge)
+
+
+def value_text(name: str, value: object) -> str:
+    """A patient's value as every view shows it, with the DecisionAid's thresholds."""
+    return show_value(name, value, aid().knowledge.thresholds)
 
 
 def verdict_badge(verdict: str, text: str | None = None) -> str:

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from app_pages.ui import VERDICT_STYLE
-from decision_aid.explore import Sweep, is_numeric, thresholds
+from decision_aid.explore import Sweep, is_numeric
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label, value_text
 from decision_aid.models import OPTIONS, VERDICTS
 
@@ -32,7 +32,7 @@ def frame(sweep: Sweep) -> pd.DataFrame:
     df["option name"] = df["option"].map(OPTION_NAMES)
     df["verdict in words"] = df["verdict"].map(VERDICT_WORDS)
     for name in sweep.fields:
-        df[_shown(name)] = [value_text(name, v) for v in df[name]]
+        df[_shown(name)] = [value_text(name, v, sweep.thresholds) for v in df[name]]
     return df
 
 
@@ -62,7 +62,7 @@ def chart(sweep: Sweep) -> alt.Chart:
         )
         if not is_numeric(name):
             return points
-        marks_in_range = [t for t in thresholds(name) if df[name].min() <= t <= df[name].max()]
+        marks_in_range = [t for t in sweep.thresholds[name] if df[name].min() <= t <= df[name].max()]
         if not marks_in_range:
             return points
         rules = (  # where the rules draw their lines for this factor
@@ -85,7 +85,7 @@ def _axis(sweep: Sweep, i: int, vertical: bool = False) -> alt.X | alt.Y:
     channel = alt.Y if vertical else alt.X
     if is_numeric(name):
         return channel(f"{name}:Q", title=field_label(name), scale=alt.Scale(zero=False))
-    order = [value_text(name, v) for v in sweep.values[i]]
+    order = [value_text(name, v, sweep.thresholds) for v in sweep.values[i]]
     return channel(f"{_shown(name)}:N", sort=order, title=field_label(name))
 
 

@@ -273,8 +273,10 @@ def _how_far(
 
 
 def _handout(args: argparse.Namespace) -> int:
+    from decision_aid.assessment import default_aid
     from decision_aid.atomic_file import output_target
     from decision_aid.handout import write_handout
+    from decision_aid.patient_view import view_of
 
     if args.file != "-":
         _open(args.file).close()  # a missing input is exit 2, before any output problem
@@ -283,7 +285,8 @@ def _handout(args: argparse.Namespace) -> int:
     data = _read(args.file)
     before = _identity(args.output)
     try:
-        write_handout(data, args.output)
+        aid = default_aid()  # the entry point's DecisionAid, passed down to the handout
+        write_handout(data, args.output, aid=aid, view=view_of(aid.knowledge))
     except (KeyboardInterrupt, Terminated, OSError) as error:
         if isinstance(error, OSError):
             what = f"error: could not write {args.output}: {error.strerror or error}"

@@ -42,7 +42,8 @@ class Consultation:
 
 
 def consult(factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = None) -> Consultation:
-    """Assess a patient with everything the page shows. Raises InputError for invalid factors."""
+    """Assess a patient with everything the page shows (the page passes its DecisionAid; the
+    process-wide one by default). Raises InputError for invalid factors."""
     aid = aid or default_aid()
     patient = parse_factors(factors)
     explained = aid.explain(patient)
@@ -50,7 +51,7 @@ def consult(factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = 
         patient=patient,
         assessment=explained.assessment,
         suggestions=what_would_change(aid, patient, explained),
-        letter=clinic_letter(explained.assessment),
+        letter=clinic_letter(explained.assessment, aid.knowledge),
     )
 
 

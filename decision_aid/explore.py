@@ -5,7 +5,9 @@ cross-field rule (more weeks of conservative care than weeks of symptoms, a
 slip grade without a slip type) is reported as skipped, never assessed. The
 sampled values include each threshold the rules use for the field and the
 values just either side of it, so every change of verdict shows at its true
-boundary. Nothing here decides a verdict: each point is one engine pass.
+boundary. Nothing here decides a verdict: each point is one engine pass of the
+DecisionAid the caller passes in (the page's), and the thresholds are those of its
+knowledge.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid.assessment import DecisionAid, default_aid
+from decision_aid.assessment import DecisionAid
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.knowledge import candidate_values
-from decision_aid.models import OPTIONS, PatientFactors, parse_factors
+from decision_aid.knowledge import Knowledge, candidate_values
+from decision_aid.models import OPTIONS, OptionAssessment, PatientFactors, parse_factors
 from decision_aid.verdicts import VERDICT_RANK
 from decision_aid.vocabulary import FieldSpec, fields
 
@@ -32,17 +34,16 @@ def is_numeric(name: str) -> bool:
     return fields()[name].kind in ("integer", "number")
 
 
-def thresholds(name: str, aid: DecisionAid | None = None) -> list[Any]:
+def thresholds(name: str, knowledge: Knowledge) -> list[Any]:
     """The values the rules compare this field with, in order (numbers only)."""
-    aid = aid or default_aid()
-    found = aid.knowledge.thresholds.get(name, set())
+    found = knowledge.thresholds.get(name, set())
     return sorted(v for v in found if isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def default_range(name: str, aid: DecisionAid | None = None) -> tuple[float, float]:
+def default_range(name: str, knowledge: Knowledge) -> tuple[float, float]:
     """A starting range for a numeric field: its thresholds with room either side, within its limits."""
     spec = fields()[name]
-    marks = thresholds(name, aid)
+    marks = thresholds(name, knowledge)
     if not marks:
         return _as_kind(spec, spec.minimum), _as_kind(spec, spec.maximum)
     span = marks[-1] - marks[0]
@@ -54,16 +55,16 @@ def default_range(name: str, aid: DecisionAid | None = None) -> tuple[float, flo
 
 def sweep_values(
     name: str,
+    knowledge: Knowledge,
     low: float | None = None,
     high: float | None = None,
     points: int = 41,
     include_unknown: bool = True,
-    aid: DecisionAid | None = None,
 ) -> list[Any]:
     """The values to try for one field.
 
     Numbers: `points` evenly spaced values from `low` to `high` (the field's
-    limits by default), plus every threshold the rules use in that range and
+    limits by default), plus every threshold the rules of `knowledge` use in that range and
     the values just either side of it. Strings and booleans: every allowed
     value. `None` ("not known") last, when the field allows it and
     `include_unknown` is set (numbers are plotted on an axis, so never there).
@@ -78,7 +79,7 @@ def sweep_values(
         raise ValueError(f"the range of {name} is empty ({low} to {high})")
     points = max(points, 2)
     spaced = {_as_kind(spec, low + (high - low) * i / (points - 1)) for i in range(points)}
-    marks = thresholds(name, aid)
+    marks = thresholds(name, knowledge)
     near = candidate_values(spec, set(marks)) if marks else []
     return sorted(spaced | {v for v in near if low <= v <= high})
 
@@ -106,6 +107,7 @@ class Sweep:
     values: tuple[tuple[Any, ...], ...]  # each field's values, in the order tried
     rows: list[dict[str, Any]]
     skipped: list[SkippedPoint]
+    thresholds: dict[str, tuple[Any, ...]]  # each field's numeric thresholds in the rules of the knowledge used
 
     def verdicts_at(self, **values: Any) -> dict[str, str]:
         """option -> verdict at one point of the sweep."""
@@ -141,14 +143,13 @@ class Sweep:
 def sweep(
     base: Mapping[str, Any] | PatientFactors,
     axes: Mapping[str, Sequence[Any]],
-    aid: DecisionAid | None = None,
+    aid: DecisionAid,
 ) -> Sweep:
     """Every option's verdict at each combination of the values in `axes` (one or two fields).
 
     `base` is the patient whose other factors stay fixed; it must itself be valid.
     A point that is not a valid patient is skipped and listed with its problems.
     """
-    aid = aid or default_aid()
     if not 1 <= len(axes) <= 2:
         raise ValueError("sweep one or two factors")
     names = tuple(axes)
@@ -170,7 +171,8 @@ def sweep(
             continue
         for option, verdict in aid.verdicts(patient.known_values()).items():
             rows.append({**point, "option": option, "verdict": verdict})
-    return Sweep(names, tuple(tuple(axes[n]) for n in names), rows, skipped)
+    marks = {n: tuple(thresholds(n, aid.knowledge)) for n in names}
+    return Sweep(names, tuple(tuple(axes[n]) for n in names), rows, skipped, marks)
 
 
 # ---- two scenarios ---------------------------------------------------------------------
@@ -184,12 +186,22 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class ReasonShown:
+    """A reason behind an option's verdict in one scenario: its effect, its rule and the clinician's
+    explanation (as the assessment gives it)."""
+
+    effect: str
+    rule_id: str
+    explanation: str
+
+
+@dataclass(frozen=True)
 class OptionComparison:
     option: str
     verdict_a: str
     verdict_b: str
-    only_a: tuple[str, ...]  # rule ids behind this option's verdict in A only ("effect: rule id")
-    only_b: tuple[str, ...]
+    only_a: tuple[ReasonShown, ...]  # reasons behind this option's verdict in A only (an effect of a rule)
+    only_b: tuple[ReasonShown, ...]
 
     @property
     def change(self) -> str:
@@ -215,28 +227,27 @@ class Comparison:
 def compare(
     a: Mapping[str, Any] | PatientFactors,
     b: Mapping[str, Any] | PatientFactors,
-    aid: DecisionAid | None = None,
+    aid: DecisionAid,
 ) -> Comparison:
     """Scenario A against scenario B: each option's verdict in both, what reasons differ, which factors differ.
 
     Raises InputError (naming the field) when either scenario is not a valid patient.
     """
-    aid = aid or default_aid()
     patient_a, patient_b = parse_factors(_plain(a)), parse_factors(_plain(b))
     first, second = aid.assess(patient_a), aid.assess(patient_b)
     values_a, values_b = patient_a.model_dump(), patient_b.model_dump()
     differences = [Difference(n, values_a[n], values_b[n]) for n in values_a if values_a[n] != values_b[n]]
     options = []
     for option in OPTIONS:
-        reasons_a = _reason_keys(first.options[option])
-        reasons_b = _reason_keys(second.options[option])
+        reasons_a = _reasons(first.options[option])
+        reasons_b = _reasons(second.options[option])
         options.append(
             OptionComparison(
                 option,
                 first.options[option].verdict,
                 second.options[option].verdict,
-                tuple(k for k in reasons_a if k not in reasons_b),
-                tuple(k for k in reasons_b if k not in reasons_a),
+                tuple(r for key, r in reasons_a.items() if key not in reasons_b),
+                tuple(r for key, r in reasons_b.items() if key not in reasons_a),
             )
         )
     return Comparison(differences, options, first.urgent_referral, second.urgent_referral)
@@ -246,5 +257,6 @@ def _plain(factors: Mapping[str, Any] | PatientFactors) -> dict[str, Any] | Pati
     return dict(factors) if isinstance(factors, Mapping) else factors
 
 
-def _reason_keys(result: Any) -> list[str]:
-    return [f"{r.effect}: {r.rule_id}" for r in result.reasons]
+def _reasons(result: OptionAssessment) -> dict[tuple[str, str], ReasonShown]:
+    """(effect, rule id) -> the reason, in the assessment's order."""
+    return {(r.effect, r.rule_id): ReasonShown(r.effect, r.rule_id, r.explanation) for r in result.reasons}

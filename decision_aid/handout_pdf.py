@@ -16,7 +16,7 @@ from typing import Any
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout
 
-from decision_aid.handout import Block, Bullets, GridTable, Handout, Para, References, Section
+from decision_aid.handout_content import Block, Bullets, GridTable, Handout, Para, References, Section
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from decision_aid import conditions as cond
+from decision_aid.knowledge import load
 from decision_aid.vocabulary import fields
 
 OPTION_NAMES: dict[str, str] = {
@@ -68,7 +70,8 @@ def show_value(name: str, value: object, thresholds: Mapping[str, Iterable[Any]]
     value on the other side of a threshold the rules compare this field with (-2.46
     shown as -2.5 beside "T-score -2.5 or less"), more digits are shown, as many as
     keep it on its own side. `thresholds` maps field -> the values the rules compare
-    it with (`Knowledge.thresholds`); by default, those of the process-wide knowledge.
+    it with (`Knowledge.thresholds` of the knowledge in use); by default, those of the
+    knowledge base in rules/.
     """
     if value is None:
         return "not known"
@@ -81,7 +84,7 @@ def show_value(name: str, value: object, thresholds: Mapping[str, Iterable[Any]]
     if spec is None or spec.decimals is None:
         return _whole(value)
     if thresholds is None:
-        thresholds = _default_thresholds()
+        thresholds = _rules_thresholds()
     limits = [t for t in thresholds.get(name, ()) if _is_number(t)]
     return _rounded(value, spec.decimals, limits)
 
@@ -95,9 +98,9 @@ def input_format(name: str, value: object, thresholds: Mapping[str, Iterable[Any
     return f"%.{max(1, len(decimals) if point else 0)}f"
 
 
-def value_text(name: str, value: object) -> str:
-    """The same as `show_value` (the name the app's pages and the teaching view use)."""
-    return show_value(name, value)
+def value_text(name: str, value: object, thresholds: Mapping[str, Iterable[Any]] | None = None) -> str:
+    """The same as `show_value` (the name the app's pages use)."""
+    return show_value(name, value, thresholds)
 
 
 def _is_number(value: object) -> bool:
@@ -141,7 +144,8 @@ def _plain(value: float) -> str:
     return text.removeprefix("-") if value == 0 else text
 
 
-def _default_thresholds() -> Mapping[str, Iterable[Any]]:
-    from decision_aid.assessment import default_aid  # not at import: the engine imports these labels
-
-    return default_aid().knowledge.thresholds
+@cache
+def _rules_thresholds() -> Mapping[str, Iterable[Any]]:
+    """The thresholds of the knowledge base in rules/, loaded once for display (callers that hold
+    a knowledge object pass its `thresholds` instead)."""
+    return load().thresholds

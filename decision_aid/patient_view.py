@@ -4,7 +4,8 @@ Everything a patient reads beside the verdicts lives in rules/patient_view/ as
 reviewed YAML (clinical-reference.md, sections 5 and 6). Loading validates each
 file with pydantic and checks every citation id, option, grid row, study and
 `when:` condition, failing with the file and item that are wrong. The handout
-(decision_aid.handout) and the app's plain-language tab draw on the same view.
+(decision_aid.handout_content) and the app's plain-language tab draw on the same view,
+which callers load for the knowledge they use (`load`, or `view_of` to load it once).
 """
 
 from __future__ import annotations
@@ -389,20 +390,20 @@ def load(knowledge: Knowledge, directory: Path | None = None) -> PatientView:
     return view
 
 
-_default: PatientView | None = None
-_default_lock = threading.Lock()
+_views: dict[int, PatientView] = {}  # id of a knowledge object -> its view (which keeps it alive)
+_views_lock = threading.Lock()
 
 
-def default_view() -> PatientView:
-    """The patient view of the process-wide knowledge base, loaded once (thread-safe)."""
-    global _default
-    if _default is None:
-        from decision_aid.assessment import default_aid
-
-        with _default_lock:
-            if _default is None:
-                _default = load(default_aid().knowledge)
-    return _default
+def view_of(knowledge: Knowledge) -> PatientView:
+    """The patient view beside this knowledge (its patient_view/), loaded once per knowledge object
+    (thread-safe). Raises KnowledgeError as `load` does."""
+    view = _views.get(id(knowledge))
+    if view is None or view.knowledge is not knowledge:
+        with _views_lock:
+            view = _views.get(id(knowledge))
+            if view is None or view.knowledge is not knowledge:
+                view = _views[id(knowledge)] = load(knowledge)
+    return view
 
 
 _IN_100 = re.compile(r"\b(?:\d+|one|a few) in 100\b", re.IGNORECASE)

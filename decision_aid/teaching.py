@@ -4,7 +4,9 @@ Cases live in rules/teaching_cases/*.yaml beside the knowledge they teach. Each
 has a history, the factors (validated as a patient), the verdicts the engine
 gives (so a rule change that alters a case is noticed and its teaching points
 re-read) and teaching points citing rule and citation ids that must exist.
-The answer a learner is scored against is always the engine's, never the file's.
+The answer a learner is scored against is always the engine's, never the file's:
+the page or the test passes in the case's assessment (or the explained assessment,
+with its trace) and the knowledge that made it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_aid import conditions as cond
-from decision_aid.assessment import DecisionAid, default_aid
+from decision_aid.assessment import DecisionAid, Explained
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import describe_condition, field_label, value_text
+from decision_aid.knowledge import Knowledge, load
+from decision_aid.labels import describe_condition, field_label, show_value
 from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
 from decision_aid.reading import holds
 from decision_aid.rules_files import read_yaml, rules_dir
@@ -73,9 +75,12 @@ class Case:
 
 
 def load_cases(directory: Path | None = None, knowledge: Knowledge | None = None) -> list[Case]:
-    """Every case, in file then listed order; raise KnowledgeError naming the file and case id of each problem."""
+    """Every case, in file then listed order; raise KnowledgeError naming the file and case id of each problem.
+
+    Rule and citation ids are checked against `knowledge` (by default, the knowledge base in rules/).
+    """
     directory = directory or cases_dir()
-    knowledge = knowledge or default_aid().knowledge
+    knowledge = knowledge or load()
     problems: list[KnowledgeProblem] = []
     cases: list[Case] = []
     seen: dict[str, str] = {}
@@ -169,10 +174,8 @@ def score(correct: Mapping[str, str], answers: Mapping[str, str | None]) -> Scor
     return Score(tuple(OptionScore(o, answers.get(o), correct[o]) for o in OPTIONS))
 
 
-def score_case(case: Case, answers: Mapping[str, str | None], aid: DecisionAid | None = None) -> Score:
-    """Score against the engine's verdicts for the case (never the file's copy)."""
-    aid = aid or default_aid()
-    assessment = aid.assess(case.patient)
+def score_case(assessment: Assessment, answers: Mapping[str, str | None]) -> Score:
+    """Score against the engine's verdicts for the case (its assessment, never the file's copy)."""
     return score({o: r.verdict for o, r in assessment.options.items()}, answers)
 
 
@@ -225,15 +228,14 @@ class Reasoning:
     rules: tuple[RuleStep, ...]  # in firing order
     aggregation: tuple[AggregationStep, ...]
     assessment: Assessment
+    fallback_id: str  # the knowledge's "nothing indicates it" rule
 
     @property
     def cited_ids(self) -> set[str]:
         """Every rule, finding and red-flag id that took part (the fallback when it was applied)."""
         ids = {s.id for s in (*self.red_flags, *self.rules)} | {f.id for f in self.findings}
-        return ids | ({FALLBACK_ID} if any(a.fallback for a in self.aggregation) else set())
+        return ids | ({self.fallback_id} if any(a.fallback for a in self.aggregation) else set())
 
-
-FALLBACK_ID = "nothing-indicates"
 
 # The aggregation (decision_aid.verdicts.aggregate), one line per outcome, for the learner.
 AGGREGATION_WORDS = {
@@ -246,14 +248,14 @@ AGGREGATION_WORDS = {
 }
 
 
-def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | None = None) -> Reasoning:
-    """The engine's reasoning for one patient: facts, findings, rules fired, and each verdict's aggregation."""
-    aid = aid or default_aid()
-    explained = aid.explain(factors if isinstance(factors, PatientFactors) else dict(factors))
-    knowledge, result = aid.knowledge, explained.result
+def reasoning(explained: Explained, knowledge: Knowledge) -> Reasoning:
+    """The engine's reasoning for one patient, from their explained assessment (`DecisionAid.explain`)
+    and the knowledge that made it: facts, findings, rules fired, and each verdict's aggregation."""
+    result = explained.result
     everything = explained.patient.model_dump()
-    facts = tuple(FactStep(n, field_label(n), value_text(n, v)) for n, v in everything.items() if v is not None)
-    unknown = tuple(FactStep(n, field_label(n), value_text(n, None)) for n, v in everything.items() if v is None)
+    shown = knowledge.thresholds
+    facts = tuple(FactStep(n, field_label(n), show_value(n, v, shown)) for n, v in everything.items() if v is not None)
+    unknown = tuple(FactStep(n, field_label(n), show_value(n, None, shown)) for n, v in everything.items() if v is None)
     flags = tuple(_rule_step(knowledge, f, "red flag") for f in result.red_flags)
     findings = tuple(
         FindingStep(
@@ -266,8 +268,9 @@ def reasoning(factors: PatientFactors | Mapping[str, Any], aid: DecisionAid | No
         for f, state in result.findings.items()
     )
     rules = tuple(_rule_step(knowledge, r, "rule") for r in result.fired)
-    aggregation = tuple(_aggregation(o, flags, rules, explained.assessment) for o in OPTIONS)
-    return Reasoning(facts, unknown, flags, findings, rules, aggregation, explained.assessment)
+    fallback_id = knowledge.fallback.spec.id
+    aggregation = tuple(_aggregation(o, flags, rules, explained.assessment, fallback_id) for o in OPTIONS)
+    return Reasoning(facts, unknown, flags, findings, rules, aggregation, explained.assessment, fallback_id)
 
 
 def _because(expr: cond.Expr, values: dict[str, Any], states: dict[str, str]) -> str:
@@ -305,7 +308,7 @@ def _rule_step(knowledge: Knowledge, rule_id: str, kind: str) -> RuleStep:
 
 
 def _aggregation(
-    option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep, ...], assessment: Assessment
+    option: str, flags: tuple[RuleStep, ...], rules: tuple[RuleStep, ...], assessment: Assessment, fallback_id: str
 ) -> AggregationStep:
     verdict = assessment.options[option].verdict
     if flags:
@@ -316,20 +319,19 @@ def _aggregation(
     applied = aggregate(kinds)  # the one aggregation; here only to say which of its lines applied
     if applied == "not_advised":
         applied = "opposes" if "opposes" in kinds else "nothing"
-    fallback = FALLBACK_ID in {r.rule_id for r in assessment.options[option].reasons}
+    fallback = fallback_id in {r.rule_id for r in assessment.options[option].reasons}
     return AggregationStep(option, effects, verdict, AGGREGATION_WORDS[applied], fallback)
 
 
 # ---- keeping the library honest ---------------------------------------------------------
 
 
-def consistency_problems(cases: list[Case], aid: DecisionAid | None = None) -> list[KnowledgeProblem]:
+def consistency_problems(cases: list[Case], aid: DecisionAid) -> list[KnowledgeProblem]:
     """Cases whose recorded verdicts differ from the engine's, or whose teaching points cite a rule that
     played no part in the case: after a rule change, these cases' teaching points need re-reading."""
-    aid = aid or default_aid()
     problems = []
     for case in cases:
-        steps = reasoning(case.patient, aid)
+        steps = reasoning(aid.explain(case.patient), aid.knowledge)
         for option in OPTIONS:
             engine = steps.assessment.options[option].verdict
             if case.spec.expected[option] != engine:

@@ -11,12 +11,12 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from decision_aid import assess
+from decision_aid import assess, default_aid
 from decision_aid.form import NOT_KNOWN
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.letter import clinic_letter
 from decision_aid.models import parse_factors
-from decision_aid.patient_view import default_view
+from decision_aid.patient_view import view_of
 from tests.test_app_hostile import messages as load_messages
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -140,7 +140,7 @@ def test_verdicts_shown_match_assess():
             assert VERDICT_WORDS[other] not in text
     assert at.session_state["patient"]["age"] == 63
     assert [t.label for t in at.tabs] == ["Options", "For the patient", "Clinic letter"]
-    assert at.code[0].value == clinic_letter(expected)
+    assert at.code[0].value == clinic_letter(expected, default_aid().knowledge)
 
 
 def test_reasons_citations_and_what_would_change_it_are_shown():
@@ -179,7 +179,7 @@ def patient_tab(at: AppTest) -> Any:
 
 
 def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
-    view = default_view()
+    view = view_of(default_aid().knowledge)
     factors = parse_factors(PATIENT)
     expected = assess(factors)
     comparison = view.comparison(expected, factors)
@@ -211,7 +211,7 @@ def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
 
 
 def test_patient_tab_for_a_red_flag_shows_only_the_urgent_message_and_the_safety_net():
-    view = default_view()
+    view = view_of(default_aid().knowledge)
     at = start()
     fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
     submit(at)

@@ -93,6 +93,8 @@ def test_explore_compare_highlights_what_changed():
     assert "smoker: no → **yes**" in text
     assert "translation on flexion-extension (mm): 2.5 → **4.0**" in text
     assert "▼ less favourable" in text  # decompression alone: instability from 3 mm
+    smoking = default_aid().knowledge.by_id["dynamic.smoking"].spec.explanation
+    assert f"- only in B: *cautions* — {smoking} (`dynamic.smoking`)" in text  # each differing reason explained
 
 
 def test_explore_invalid_scenario_and_patient_give_calm_messages():
@@ -125,7 +127,7 @@ def test_teaching_hides_the_answer_until_submitted_then_scores_like_the_package(
     assert set(answers) == set(OPTION_NAMES)
     at.button[0].click().run()
     calm(at)
-    expected = teaching.score_case(case, answers)
+    expected = teaching.score_case(default_aid().assess(case.patient), answers)
     assert [m.value for m in at.metric] == [f"{expected.right} / {expected.total}"]
     assert not at.radio  # committed: the form is gone
     titles = [e.label for e in at.expander]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from decision_aid import InputError, assess
+from decision_aid import InputError, assess, default_aid
 from decision_aid.consultation import consult, load_patient
 from decision_aid.form import GROUPS, NOT_KNOWN, QUESTIONS, REQUIRED, answers_to_factors, help_text
 from decision_aid.letter import clinic_letter
@@ -22,7 +22,7 @@ def test_consult_matches_assess_and_the_letter(path: Path):
     patient = json.loads(path.read_text())
     result = consult(patient)
     assert result.assessment == assess(patient)
-    assert result.letter == clinic_letter(result.assessment)
+    assert result.letter == clinic_letter(result.assessment, default_aid().knowledge)
     assert set(result.suggestions) == set(result.assessment.options)
 
 

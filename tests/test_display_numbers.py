@@ -20,7 +20,7 @@ from decision_aid.consultation import consult
 from decision_aid.handout import build_handout
 from decision_aid.labels import describe_condition, input_format, show_value
 from decision_aid.letter import clinic_letter
-from decision_aid.patient_view import default_view
+from decision_aid.patient_view import view_of
 from decision_aid.teaching import reasoning
 from decision_aid.text import summary
 from decision_aid.vocabulary import fields
@@ -38,6 +38,8 @@ EXPONENT = re.compile(r"\d[eE][-+]?\d")
 # of the rules' "T-score -2.5 or less" (osteoporosis), so it is shown as -2.46.
 NEAR_THRESHOLD = {"bone_density_t_score": -2.4600000000000004, "ct_l1_hounsfield": 109.60000000000001}
 PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+AID = default_aid()
+KNOWLEDGE = AID.knowledge
 
 
 def handout_text(patient: dict) -> str:
@@ -87,7 +89,9 @@ def test_each_value_is_shown_to_its_fields_decimals(field, value, shown):
     ],
 )
 def test_exact_where_rounding_would_cross_a_threshold_of_the_rules(field, value, shown):
-    assert show_value(field, value) == shown
+    assert show_value(field, value, KNOWLEDGE.thresholds) == shown  # a view passes the knowledge it uses
+    assert show_value(field, value) == shown  # by default, the thresholds of the rules in rules/
+    assert show_value(field, value, {}) == f"{value:.{FIELD_DECIMALS[field]}f}"  # no threshold: plain rounding
 
 
 @settings(max_examples=300, deadline=None)
@@ -95,7 +99,7 @@ def test_exact_where_rounding_would_cross_a_threshold_of_the_rules(field, value,
 def test_any_number_reads_plainly_and_on_its_own_side_of_every_threshold(data):
     field = data.draw(st.sampled_from(sorted(FIELD_DECIMALS)))
     spec = fields()[field]
-    thresholds = [t for t in default_aid().knowledge.thresholds.get(field, ()) if not isinstance(t, str)]
+    thresholds = [t for t in KNOWLEDGE.thresholds.get(field, ()) if not isinstance(t, str)]
     value = data.draw(
         st.one_of(
             st.floats(spec.minimum, spec.maximum, allow_nan=False),
@@ -104,7 +108,7 @@ def test_any_number_reads_plainly_and_on_its_own_side_of_every_threshold(data):
             ),
         )
     )
-    text = show_value(field, value)
+    text = show_value(field, value, KNOWLEDGE.thresholds)
     assert PLAIN_NUMBER.match(text), text
     assert not (float(text) == 0 and text.startswith("-")), text
     for t in thresholds:
@@ -133,7 +137,7 @@ def test_the_handout_shows_no_raw_float():
     for raw in RAW_TEXTS:
         assert raw not in text
     assert not EXPONENT.search(text)
-    labels = default_view().factor_labels
+    labels = view_of(KNOWLEDGE).factor_labels
     assert f"{labels['translation_mm']}: 0.0" in text
     assert f"{labels['scoliosis_cobb_deg']}: 0.0" in text
     assert f"{labels['bmi']}: 80.0" in text
@@ -149,7 +153,7 @@ def test_the_handout_shows_no_raw_float():
 def test_the_handout_shows_the_exact_value_beside_a_threshold(field, value, shown, rule_id):
     patient = {**BASE, field: value}
     text = handout_text(patient)
-    assert f"{default_view().factor_labels[field]}: {shown} " in text
+    assert f"{view_of(KNOWLEDGE).factor_labels[field]}: {shown} " in text
     assert repr(value) not in text
     reasons = {r.rule_id: r for result in assess(patient).options.values() for r in result.reasons}
     assert " ".join(reasons[rule_id].patient_explanation.split()) in text  # the reason beside the value
@@ -158,14 +162,15 @@ def test_the_handout_shows_the_exact_value_beside_a_threshold(field, value, show
 def test_the_letter_and_text_summary_show_no_raw_float():
     for patient in ({**BASE, **RAW}, {**BASE, **NEAR_THRESHOLD}):
         assessment = assess(patient)
-        for text in (clinic_letter(assessment), summary(assessment)):
+        for text in (clinic_letter(assessment, KNOWLEDGE), summary(assessment)):
             for raw in (*RAW_TEXTS, "-2.4600000000000004", "109.60000000000001"):
                 assert raw not in text, (raw, text)
             assert not EXPONENT.search(text)
 
 
 def test_the_teaching_facts_show_rounded_values():
-    facts = {f.field: f.value for f in reasoning({**BASE, **RAW, **NEAR_THRESHOLD}).facts}
+    explained = AID.explain({**BASE, **RAW, **NEAR_THRESHOLD})
+    facts = {f.field: f.value for f in reasoning(explained, KNOWLEDGE).facts}
     assert facts["translation_mm"] == "0.0"
     assert facts["scoliosis_cobb_deg"] == "0.0"
     assert facts["bmi"] == "80.0"

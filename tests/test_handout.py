@@ -15,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from decision_aid import InputError, assess
-from decision_aid.handout import Handout, Para, References, Section, build_handout, handout_content, write_handout
+from decision_aid import InputError, assess, default_aid
+from decision_aid.handout import build_handout, handout_content, write_handout
+from decision_aid.handout_content import Handout, Para, References, Section
 from decision_aid.handout_pdf import FONT_DIR, render
 from decision_aid.labels import OPTION_NAMES
-from decision_aid.patient_view import default_view
+from decision_aid.patient_view import view_of
 from decision_aid.samples import random_patients
 from decision_aid.vocabulary import fields
 from tests.strategies import patients
@@ -29,6 +30,7 @@ EXAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"
 CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 DATE = "22 November 2026"
 VALUES = {"keep_movement": 4, "avoid_another_operation": 5, "quick_recovery": 2}
+VIEW = view_of(default_aid().knowledge)
 
 
 @cache
@@ -143,7 +145,7 @@ def test_any_patients_handout_has_one_to_three_pages(patient, values):
 @pytest.mark.parametrize("name", ELECTIVE)
 def test_every_shown_option_with_its_verdict_and_plain_reasons(name):
     text = text_of(pdf_of(name))
-    view = default_view()
+    view = VIEW
     assessment = assess(EXAMPLES[name])
     for option, result in assessment.options.items():
         if result.verdict == "not_applicable":
@@ -175,7 +177,7 @@ def test_every_shown_option_with_its_verdict_and_plain_reasons(name):
 def test_the_full_reference_of_every_source_used(name):
     content = handout_content(EXAMPLES[name], None, CREATED)
     (references,) = [b for s in content.sections for b in s.blocks if isinstance(b, References)]
-    knowledge = default_view().knowledge
+    knowledge = VIEW.knowledge
     text = text_of(pdf_of(name))
     for number, reference in references.items:
         assert f"[{number}] {flat(reference)}" in text
@@ -190,7 +192,7 @@ def test_the_full_reference_of_every_source_used(name):
 
 def test_the_funding_statement_safety_net_and_support_statement_are_there():
     text = text_of(pdf_of("grade1-degenerative-stenosis"))
-    statements = default_view().statements
+    statements = VIEW.statements
     assert flat(statements.funding) in text
     assert flat(statements.supports) in text
     for sign in statements.safety_net.signs:
@@ -202,7 +204,7 @@ def test_the_funding_statement_safety_net_and_support_statement_are_there():
 
 def test_the_factors_it_was_made_from_are_listed():
     text = text_of(pdf_of("grade1-degenerative-stenosis"))
-    labels = default_view().factor_labels
+    labels = VIEW.factor_labels
     assert f"{labels['age']}: 63" in text
     assert f"{labels['slip_type']}: degenerative" in text
     assert f"{labels['translation_mm']}: 2.5" in text
@@ -216,7 +218,7 @@ def test_the_urgent_handout_carries_only_the_urgent_message_and_the_safety_net()
     assert len(pages(pdf)) == 1
     for alert in assessment.alerts:
         assert flat(alert.message) in text
-    for sign in default_view().statements.safety_net.signs:
+    for sign in VIEW.statements.safety_net.signs:
         assert flat(sign) in text
     for absent in (
         "Your options side by side",
@@ -240,7 +242,17 @@ def test_values_are_shown_beside_the_options_and_never_change_a_verdict():
     text = text_of(pdf_of("grade1-degenerative-stenosis", with_values=True))
     assert "Keeping movement in my back: 4 out of 5" in text
     assert "Effect on movement of the spine Keeping movement in my back: 4 of 5" in text  # beside its grid row
-    assert flat(default_view().values.statement) in text
+    assert flat(VIEW.values.statement) in text
+
+
+def test_a_handout_from_the_assessment_already_made_assesses_no_one_again(monkeypatch):
+    expected = pdf_of("grade1-degenerative-stenosis")
+    patient = EXAMPLES["grade1-degenerative-stenosis"]
+    aid = default_aid()
+    assessment = aid.assess(patient)
+    monkeypatch.setattr(aid, "assess", lambda *args: pytest.fail("the patient was assessed again"))
+    monkeypatch.setattr(aid, "explain", lambda *args: pytest.fail("the patient was assessed again"))
+    assert build_handout(patient, None, CREATED, view=VIEW, assessment=assessment) == expected
 
 
 def test_invalid_values_are_an_input_error():

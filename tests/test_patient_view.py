@@ -10,13 +10,15 @@ import pytest
 import yaml
 
 from decision_aid import InputError, KnowledgeError, assess, default_aid
+from decision_aid.knowledge import load as load_knowledge
 from decision_aid.models import OPTIONS, parse_factors
-from decision_aid.patient_view import VIEW_DIR, default_view, load
+from decision_aid.patient_view import VIEW_DIR, load, view_of
 from decision_aid.rules_files import rules_dir
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = sorted(DATA.glob("*.json"))
 ROWS = ["involved", "recovery", "improvement", "reoperation", "risks", "movement", "uncertain"]
+VIEW = view_of(default_aid().knowledge)  # the view beside the knowledge in use, as the pages and the CLI get it
 
 
 def example(name: str) -> dict:
@@ -25,7 +27,7 @@ def example(name: str) -> dict:
 
 def shown(patient: dict):
     factors = parse_factors(patient)
-    return default_view().comparison(assess(factors), factors)
+    return VIEW.comparison(assess(factors), factors)
 
 
 # ---- the shipped files -------------------------------------------------------------------
@@ -37,8 +39,15 @@ def test_the_shipped_patient_view_loads_clean():
     assert set(view.grid.options) == set(OPTIONS)
 
 
+def test_a_view_is_loaded_once_per_knowledge_object_and_keeps_to_it():
+    knowledge = default_aid().knowledge
+    assert view_of(knowledge) is VIEW and VIEW.knowledge is knowledge
+    other = load_knowledge()
+    assert view_of(other) is view_of(other) and view_of(other).knowledge is other and view_of(other) is not VIEW
+
+
 def test_every_figure_has_its_source_population_and_uncertainty_in_out_of_100_words():
-    view = default_view()
+    view = VIEW
     citations = view.knowledge.citations
     figures = [f for column in view.grid.options.values() for cell in column.cells.values() for f in cell.figures]
     assert len(figures) >= 20
@@ -54,7 +63,7 @@ def test_every_figure_has_its_source_population_and_uncertainty_in_out_of_100_wo
 
 
 def test_the_numbers_of_clinical_reference_section_5_are_in_the_grid():
-    view = default_view()
+    view = VIEW
     text = " ".join(
         f.text for column in view.grid.options.values() for cell in column.cells.values() for f in cell.figures
     )
@@ -151,20 +160,20 @@ def test_figures_with_a_condition_are_shown_only_to_the_people_they_are_about():
 )
 def test_the_condition_descriptions_fit_the_patient(name, expected):
     factors = parse_factors(example(name))
-    found = default_view().conditions_for(assess(factors), factors)
+    found = VIEW.conditions_for(assess(factors), factors)
     assert [c.id for c in found] == expected
 
 
 def test_a_herniated_disc_gets_its_description():
     factors = parse_factors(example("grade1-degenerative-stenosis") | {"disc_herniation": "first"})
-    assert "disc_herniation" in [c.id for c in default_view().conditions_for(assess(factors), factors)]
+    assert "disc_herniation" in [c.id for c in VIEW.conditions_for(assess(factors), factors)]
 
 
 # ---- the app's "For the patient" tab -----------------------------------------------------------
 
 
 def test_the_grid_rows_for_a_screen_hold_one_plain_cell_per_shown_option():
-    view = default_view()
+    view = VIEW
     comparison = shown(example("grade1-degenerative-stenosis"))
     rows = view.grid_rows(comparison)
     assert [r.question.id for r in rows] == ROWS
@@ -178,7 +187,7 @@ def test_the_grid_rows_for_a_screen_hold_one_plain_cell_per_shown_option():
 
 
 def test_a_cell_names_the_study_of_each_figure():
-    view = default_view()
+    view = VIEW
     comparison = shown(example("grade1-degenerative-stenosis"))
     decompression = next(o for o in comparison.options if o.option == "decompression_alone")
     cell = decompression.cells["improvement"]
@@ -191,7 +200,7 @@ def test_a_cell_names_the_study_of_each_figure():
 
 
 def test_the_studies_used_are_those_the_shown_cells_quote_in_order():
-    view = default_view()
+    view = VIEW
     comparison = shown(example("grade1-degenerative-stenosis"))
     used = view.studies_used(comparison)
     quoted = [f.study_id for q in comparison.questions for o in comparison.options for f in o.cells[q.id].figures]
@@ -202,14 +211,14 @@ def test_the_studies_used_are_those_the_shown_cells_quote_in_order():
 def test_an_urgent_referral_gives_each_alert_with_its_red_flag_in_plain_words():
     factors = parse_factors(example("cauda-equina"))
     assessment = assess(factors)
-    items = default_view().urgent(assessment)
+    items = VIEW.urgent(assessment)
     assert [i.message for i in items] == [a.message for a in assessment.alerts] and items
     for item in items:
         assert item.explanation and item.evidence
 
 
 def test_ratings_keep_only_what_was_rated():
-    view = default_view()
+    view = VIEW
     assert view.ratings(None) is None
     assert view.ratings({}) is None
     assert view.ratings({"keep_movement": None, "quick_recovery": None}) is None
@@ -222,7 +231,7 @@ def test_ratings_keep_only_what_was_rated():
 
 
 def test_the_five_values_questions_each_sit_beside_a_grid_row():
-    view = default_view()
+    view = VIEW
     assert [v.id for v in view.values.values] == [
         "keep_movement",
         "avoid_another_operation",
@@ -244,7 +253,7 @@ def test_the_five_values_questions_each_sit_beside_a_grid_row():
 )
 def test_a_bad_value_rating_is_rejected_naming_it(values, field):
     with pytest.raises(InputError) as caught:
-        default_view().check_values(values)
+        VIEW.check_values(values)
     assert [p.field for p in caught.value.problems] == [field]
 
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import textstat
 
-from decision_aid.handout import handout_content, strip_marks
+from decision_aid import default_aid
+from decision_aid.handout import handout_content
+from decision_aid.handout_content import strip_marks
 from decision_aid.models import OPTIONS
-from decision_aid.patient_view import default_view
+from decision_aid.patient_view import view_of
 from decision_aid.samples import random_patients
 
 MAX_GRADE = 8
@@ -37,6 +39,8 @@ _NAMES = re.compile(
 )
 DATA = Path(__file__).parent / "data"
 PATIENTS = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))] + random_patients(40, seed=5)
+AID = default_aid()
+VIEW = view_of(AID.knowledge)
 
 
 def grade(text: str) -> float:
@@ -48,7 +52,7 @@ def grade(text: str) -> float:
 
 def option_texts(option: str) -> list[str]:
     """What a patient reads about one option: its rules' explanations and its grid cells."""
-    view = default_view()
+    view = VIEW
     rules = [c.spec.patient_explanation for c in view.knowledge.rules if option in c.spec.options]
     cells = []
     for cell in view.grid.options[option].cells.values():
@@ -85,7 +89,7 @@ def test_each_explanation_and_cell_on_its_own(option):
 
 
 def test_the_grid_row_labels_notes_and_study_notes():
-    view = default_view()
+    view = VIEW
     rows = " ".join(f"{q.label}. {q.note}" for q in view.grid.questions)
     studies = " ".join(f"{s.name}: {s.population}. {s.design} {s.uncertainty}" for s in view.grid.studies.values())
     assert grade(rows) <= MAX_GRADE
@@ -93,7 +97,7 @@ def test_the_grid_row_labels_notes_and_study_notes():
 
 
 def test_the_red_flags_nothing_indicates_and_condition_texts():
-    view = default_view()
+    view = VIEW
     knowledge = view.knowledge
     assert grade(" ".join(c.spec.patient_explanation for c in knowledge.red_flags)) <= MAX_GRADE
     for red_flag in knowledge.red_flags:
@@ -105,7 +109,7 @@ def test_the_red_flags_nothing_indicates_and_condition_texts():
 
 @pytest.mark.parametrize("patient", PATIENTS, ids=lambda p: f"age{p['age']}-slip{p['slip_grade']}")
 def test_each_handout_section(patient):
-    sections = handout_content(patient, {"keep_movement": 3}).section_texts()
+    sections = handout_content(patient, {"keep_movement": 3}, aid=AID).section_texts()
     assert len(sections) >= 3
     for title, text in sections.items():
         assert grade(text) <= MAX_GRADE, title

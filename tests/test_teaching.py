@@ -25,6 +25,12 @@ def cases():
     return teaching.load_cases()
 
 
+def reasoning_of(patient):
+    """The reasoning as the Teaching page gets it: from the explained assessment and the knowledge."""
+    aid = default_aid()
+    return teaching.reasoning(aid.explain(patient), aid.knowledge)
+
+
 @pytest.fixture(scope="module")
 def engine_verdicts(cases):
     aid = default_aid()
@@ -49,7 +55,7 @@ def test_every_case_has_a_history_valid_factors_and_teaching_points(cases):
 
 def test_recorded_verdicts_match_the_engine_and_cited_rules_take_part(cases):
     # When a rule change breaks this, re-read the named cases' teaching points before updating them.
-    assert teaching.consistency_problems(cases) == []
+    assert teaching.consistency_problems(cases, default_aid()) == []
 
 
 def test_the_library_covers_each_options_verdicts(engine_verdicts):
@@ -161,18 +167,19 @@ def test_scoring_counts_each_option_right_or_wrong():
 
 def test_score_case_uses_the_engine_not_the_file(cases):
     case = cases[0]
-    engine = {o: r.verdict for o, r in default_aid().assess(case.patient).options.items()}
-    altered = teaching.Case(
-        case.spec.model_copy(update={"expected": dict.fromkeys(OPTIONS, "not_advised")}), case.file, case.patient
-    )
-    assert teaching.score_case(altered, engine).right == 6
+    assessment = default_aid().assess(case.patient)
+    engine = {o: r.verdict for o, r in assessment.options.items()}
+    stale = dict.fromkeys(OPTIONS, "not_advised")  # what an out-of-date case file might record
+    assert teaching.score_case(assessment, engine).right == 6
+    assert teaching.score_case(assessment, stale).right == sum(v == "not_advised" for v in engine.values())
 
 
 def test_reasoning_steps_follow_the_engine(cases):
     aid = default_aid()
     for case in cases:
         explained = aid.explain(case.patient)
-        steps = teaching.reasoning(case.patient)
+        steps = teaching.reasoning(explained, aid.knowledge)
+        assert steps.fallback_id == aid.knowledge.fallback.spec.id
         assert {f.field for f in steps.facts} == set(explained.facts)
         assert {f.field for f in steps.unknown} == {n for n, v in case.patient.model_dump().items() if v is None}
         assert [(f.id, f.state) for f in steps.findings] == list(explained.result.findings.items())
@@ -183,7 +190,7 @@ def test_reasoning_steps_follow_the_engine(cases):
         for step in steps.aggregation:
             option = explained.assessment.options[step.option]
             assert step.verdict == option.verdict
-            assert step.fallback == any(r.rule_id == teaching.FALLBACK_ID for r in option.reasons)
+            assert step.fallback == any(r.rule_id == steps.fallback_id for r in option.reasons)
             if not explained.result.urgent:
                 assert aggregate(e for _, e in step.effects) == step.verdict
                 assert step.applied in teaching.AGGREGATION_WORDS.values()
@@ -191,7 +198,7 @@ def test_reasoning_steps_follow_the_engine(cases):
 
 def test_a_red_flag_case_stops_before_the_elective_rules(cases):
     case = next(c for c in cases if c.id == "red-flag-cauda-equina")
-    steps = teaching.reasoning(case.patient)
+    steps = reasoning_of(case.patient)
     assert [f.id for f in steps.red_flags] == ["red-flag.cauda-equina"]
     assert not steps.findings and not steps.rules
     for step in steps.aggregation:
@@ -201,7 +208,7 @@ def test_a_red_flag_case_stops_before_the_elective_rules(cases):
 
 
 def test_aggregation_names_the_line_that_decided(cases):
-    steps = teaching.reasoning(next(c for c in cases if c.id == "stenosis-mild").patient)
+    steps = reasoning_of(next(c for c in cases if c.id == "stenosis-mild").patient)
     applied = {s.option: s.applied for s in steps.aggregation}
     words = teaching.AGGREGATION_WORDS
     assert applied["conservative_care"] == words["worth_discussing"]
@@ -212,7 +219,7 @@ def test_aggregation_names_the_line_that_decided(cases):
 
 
 def test_a_finding_is_explained_by_the_branch_of_its_condition_that_holds(cases):
-    steps = teaching.reasoning(next(c for c in cases if c.id == "back-pain-disc-degeneration").patient)
+    steps = reasoning_of(next(c for c in cases if c.id == "back-pain-disc-degeneration").patient)
     because = {f.id: f.because for f in steps.findings}
     # no slip and no films: instability counts as absent (the one convention), not "translation under 3"
     assert because["dynamic_instability"] == (
