@@ -87,25 +87,41 @@ def chromium(sync_api: Any) -> Iterator[Any]:
             browser.close()
 
 
-def settle(page: Any) -> None:
-    """Wait until the app has finished its rerun (a rerun may not have started yet)."""
+def settle(page: Any, grace_ms: int = 1_500) -> None:
+    """After an action that starts a rerun: wait until the app has finished it (it may not have started
+    yet; up to `grace_ms` for it to start). After an action that starts none, `idle` is enough."""
     try:
-        page.wait_for_selector(APP_STATE.format("running"), timeout=1_500)
+        page.wait_for_selector(APP_STATE.format("running"), timeout=grace_ms)
     except Exception:  # the rerun was quicker than the poll, or there was none
         pass
+    idle(page)
+
+
+def idle(page: Any) -> None:
+    """Wait until a rerun under way, if any, has finished. Enough after what only the browser handles
+    (pressing Escape on a popover, choosing a tab, moving the mouse): those start no rerun."""
     page.wait_for_selector(APP_STATE.format("notRunning"), timeout=60_000)
 
 
-def upload(page: Any, name: str, content: bytes, close: bool = True) -> None:
-    """Give the Consultation page's "Load patient file" a file, wait for the rerun and close the popover."""
+def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bool = False) -> None:
+    """Give the Consultation page's "Load patient file" a file, wait for the rerun and close the popover.
+    refused: the upload box itself refuses the file (too large), so no rerun follows."""
     page.get_by_role("button", name="Load patient file").click()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
         files=[{"name": name, "mimeType": "application/json", "buffer": content}]
     )
-    settle(page)
+    if refused:
+        idle(page)
+    else:
+        settle(page, grace_ms=3_000)  # the file goes up over HTTP first; its rerun starts after that
     if close:
-        page.keyboard.press("Escape")
-        settle(page)
+        close_popover(page)
+
+
+def close_popover(page: Any) -> None:
+    page.keyboard.press("Escape")
+    page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden")
+    idle(page)
 
 
 def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None:
@@ -114,7 +130,7 @@ def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None
     page.get_by_text(f"Loaded {name}").wait_for()
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.mouse.move(1430, 990)  # no hover effects in screenshots
-    settle(page)
+    idle(page)
 
 
 def assert_cards(page: Any, expected: Any) -> None:

@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 
 from decision_aid import assess
-from tests.browser import assert_cards, chromium, load, playwright_api, running_app, settle, upload
+from tests.browser import assert_cards, close_popover, load, settle, upload
+
+pytestmark = pytest.mark.slow
 
 PATIENT = {
     "age": 63,
@@ -49,29 +51,13 @@ FORM = ".st-key-factors_pane input"  # every input of the form: its value, or wh
 VALUES = "inputs => inputs.map(i => i.type === 'radio' ? i.checked : i.value)"
 
 
-@pytest.fixture(scope="module")
-def sync_api() -> Any:
-    return playwright_api()
-
-
-@pytest.fixture(scope="module")
-def server(sync_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_app(tmp_path_factory.mktemp("streamlit") / "server.log") as port:
-        yield f"http://localhost:{port}"
-
-
-@pytest.fixture(scope="module")
-def browser(sync_api: Any) -> Iterator[Any]:
-    with chromium(sync_api) as browser:
-        yield browser
-
-
 @pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser context (a new Streamlit session) on the server shared by the browser tests."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.goto(server)
+    page.goto(app_url)
     settle(page)
     yield page
     context.close()
@@ -146,9 +132,8 @@ def test_a_hostile_file_never_crashes_the_page_nor_loses_the_patient(page: Any, 
         unchanged(name)
         sync_api.expect(message).to_contain_text("The form is unchanged.")
 
-    upload(page, "large.json", BODY + b" " * (1_000_001 - len(BODY)), close=False)
+    upload(page, "large.json", BODY + b" " * (1_000_001 - len(BODY)), close=False, refused=True)
     uploader = page.locator("[data-testid='stFileUploader']")
     sync_api.expect(uploader).to_contain_text("File must be 1.0MB or smaller")
-    page.keyboard.press("Escape")
-    settle(page)
+    close_popover(page)
     unchanged("large")

@@ -27,9 +27,12 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from tests.browser import ROOT, chromium, load, playwright_api, running_app, settle
+import pytest
+
+from tests.browser import ROOT, idle, load, running_app, settle
 
 # Loaded by the server's interpreter through PYTHONPATH; writes one JSON line per event.
 SITECUSTOMIZE = textwrap.dedent(
@@ -147,21 +150,33 @@ def outside(record: Path) -> list[dict[str, str]]:
     return [e for e in events(record) if e["event"] == "file written" or not loopback(e["address"])]
 
 
-def test_the_server_looks_up_nothing_and_connects_nowhere_on_a_cross_origin_attempt(tmp_path: Path):
-    with audited_app(tmp_path) as (port, record):
-        head = cross_origin_websocket(port)
-        assert head.startswith(b"HTTP/1.1 "), head
-        cross_origin_websocket(port)  # a second attempt: a failed lookup is retried every time
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """One audited server for this module's tests; once it has stopped, its whole record is checked again."""
+    with audited_app(tmp_path_factory.mktemp("audited")) as (port, record):
+        yield port, record
+    assert not outside(record), f"the server used the network or wrote a file: {outside(record)}"
+
+
+@pytest.mark.slow
+def test_the_server_looks_up_nothing_and_connects_nowhere_on_a_cross_origin_attempt(audited: tuple[int, Path]):
+    port, record = audited
+    head = cross_origin_websocket(port)
+    assert head.startswith(b"HTTP/1.1 "), head
+    cross_origin_websocket(port)  # a second attempt: a failed lookup is retried every time
     assert not outside(record), f"the server used the network or wrote a file: {outside(record)}"
     assert [e["address"] for e in events(record) if e["event"] == "socket.bind"] == ["127.0.0.1"]
 
 
-def test_a_whole_consultation_sends_nothing_beyond_this_machine_and_writes_no_file(tmp_path: Path):
+@pytest.mark.slow
+def test_a_whole_consultation_sends_nothing_beyond_this_machine_and_writes_no_file(
+    audited: tuple[int, Path], browser: Any
+):
     """Load a patient, read every tab, save the record and the handout, visit every page."""
-    sync_api = playwright_api()
+    port, record = audited
     fetched: list[str] = []
-    with audited_app(tmp_path) as (port, record), chromium(sync_api) as browser:
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    try:
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.on("request", lambda request: fetched.append(request.url))
@@ -170,17 +185,19 @@ def test_a_whole_consultation_sends_nothing_beyond_this_machine_and_writes_no_fi
         load(page, json.loads((ROOT / "tests" / "data" / "isthmic-grade2.json").read_text()))
         for tab in ("For the patient", "Clinic letter", "Options"):
             page.get_by_role("tab", name=tab).click()
-            settle(page)
+            page.get_by_role("tab", name=tab, selected=True).wait_for()
+            idle(page)
         with page.expect_download():
             page.get_by_role("button", name="Save consultation (JSON)").click()
         handout = page.get_by_role("button", name="Patient handout (PDF)")
-        if handout.count():
-            with page.expect_download(timeout=60_000):
-                handout.click()
+        assert handout.count() == 1, "the Consultation page offers no patient handout"
+        with page.expect_download(timeout=60_000):
+            handout.click()
         for title in ("Explore", "Teaching", "Knowledge base", "Consultation"):
             page.get_by_role("link", name=title).first.click()
             settle(page)
         page.wait_for_load_state("networkidle")
+    finally:
         context.close()
     assert not outside(record), f"the server used the network or wrote a file: {outside(record)}"
     assert {urlsplit(url).netloc for url in fetched} == {f"localhost:{port}"}, "the browser fetched from elsewhere"

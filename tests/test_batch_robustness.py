@@ -111,6 +111,7 @@ def interrupted_run(tmp_path: Path, signum: int, *options: str, group: bool = Fa
     return code, stderr, total, workers
 
 
+@pytest.mark.slow  # process pool or signals
 @pytest.mark.parametrize("group", [False, True], ids=["main-process", "process-group"])
 def test_ctrl_c_leaves_the_previous_output_and_no_worker(tmp_path, group):
     code, stderr, total, workers = interrupted_run(tmp_path, signal.SIGINT, group=group)
@@ -125,6 +126,7 @@ def test_ctrl_c_leaves_the_previous_output_and_no_worker(tmp_path, group):
     assert not [pid for pid in workers if running(pid)]
 
 
+@pytest.mark.slow  # process pool or signals
 def test_sigterm_is_handled_like_ctrl_c_and_ends_the_workers(tmp_path):
     code, stderr, total, workers = interrupted_run(tmp_path, signal.SIGTERM)
     assert code == 1, stderr  # not 143, killed without a word
@@ -135,6 +137,7 @@ def test_sigterm_is_handled_like_ctrl_c_and_ends_the_workers(tmp_path):
     assert not [pid for pid in workers if running(pid)]  # none left blocked forever
 
 
+@pytest.mark.slow  # process pool or signals
 def test_keep_partial_keeps_the_complete_lines_so_far_under_another_name(tmp_path):
     from decision_aid import assess
 
@@ -159,6 +162,7 @@ def test_keep_partial_keeps_the_complete_lines_so_far_under_another_name(tmp_pat
     assert not [pid for pid in workers if running(pid)]
 
 
+@pytest.mark.slow  # process pool or signals
 def test_a_killed_worker_is_reported_as_a_dead_worker_naming_the_lines(tmp_path):
     source, total = big_batch(tmp_path)
     out = tmp_path / "out.jsonl"
@@ -180,6 +184,7 @@ def test_a_killed_worker_is_reported_as_a_dead_worker_naming_the_lines(tmp_path)
     assert not [pid for pid in workers if running(pid)]
 
 
+@pytest.mark.slow  # process pool or signals
 def test_workers_end_with_a_main_process_killed_outright(tmp_path):
     """SIGKILL cannot be handled; the workers still do not wait for work forever."""
     source, total = big_batch(tmp_path)
@@ -205,6 +210,7 @@ def _file_size_limit(limit: int):
     return limit_files
 
 
+@pytest.mark.slow  # process pool or signals
 def test_a_write_error_mid_batch_leaves_the_previous_output(tmp_path):
     lines = FIXTURE.read_bytes().splitlines(keepends=True)[:300]
     source = tmp_path / "patients.jsonl"
@@ -289,6 +295,7 @@ def test_handout_refuses_to_write_over_its_own_input(tmp_path):
     assert source.read_bytes() == PATIENT.read_bytes()
 
 
+@pytest.mark.slow  # process pool or signals
 def test_batch_progress_off_a_terminal_is_whole_lines_and_messages_stand_alone(tmp_path):
     lines = FIXTURE.read_bytes().splitlines(keepends=True)[:300]
     source = tmp_path / "patients.jsonl"
@@ -312,6 +319,7 @@ def test_batch_progress_off_a_terminal_is_whole_lines_and_messages_stand_alone(t
     assert_only(tmp_path, "patients.jsonl", "out.jsonl")
 
 
+@pytest.mark.slow  # process pool or signals
 def test_on_a_terminal_the_interrupt_message_starts_its_own_line(tmp_path):
     source, total = big_batch(tmp_path)
     out = tmp_path / "out.jsonl"
@@ -368,6 +376,7 @@ def test_an_interrupt_before_a_pass_asserts_anything_stays_an_interrupt(monkeypa
     assert assess(patient).options["decompression_alone"].verdict == "worth_discussing"
 
 
+@pytest.mark.slow  # process pool or signals
 def test_random_interrupts_during_passes_surface_only_as_interrupts():
     """Ctrl-C at random moments in thousands of passes: each pass either completes or raises
     KeyboardInterrupt, and the interpreter survives (a subprocess, so a crash is seen)."""

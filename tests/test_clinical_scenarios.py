@@ -16,6 +16,7 @@ import pytest
 
 from decision_aid import OPTIONS, DecisionAid, assess, default_aid
 from decision_aid.samples import random_patients
+from tests.conftest import variant
 
 WD = "worth_discussing"
 DWC = "discuss_with_caution"
@@ -29,33 +30,9 @@ FALLBACK = default_aid().knowledge.fallback.spec.id
 
 # A 62-year-old with back pain and neurogenic claudication from severe stenosis at
 # L4-L5, no slip, 40 weeks of symptoms after 26 weeks of physiotherapy, ODI 42,
-# fit for anaesthesia, non-smoker, normal bone density, stable films, no deformity.
-TYPICAL: dict[str, Any] = {
-    "age": 62,
-    "activity_level": "moderate",
-    "bmi": 28.0,
-    "smoker": False,
-    "asa_grade": 2,
-    "bone_density_t_score": -0.5,
-    "back_pain": True,
-    "leg_pain": True,
-    "symptom_duration_weeks": 40,
-    "conservative_care_weeks": 26,
-    "odi": 42,
-    "motor_deficit": "none",
-    "index_level": "L4-L5",
-    "levels": 1,
-    "slip_grade": 0,
-    "slip_type": "none",
-    "stenosis": "severe",
-    "disc_herniation": "none",
-    "translation_mm": 1.5,
-    "angulation_deg": 4.0,
-    "pfirrmann_grade": 4,
-    "facet_arthropathy": "moderate",
-    "scoliosis_cobb_deg": 4.0,
-    "sagittal_imbalance": False,
-}
+# fit for anaesthesia, non-smoker, normal bone density, stable films, no deformity
+# (the shared base patient's "severe_stenosis" variant, tests/conftest.py).
+TYPICAL = variant("severe_stenosis")
 
 
 def patient(**changes: Any) -> dict[str, Any]:
@@ -65,11 +42,6 @@ def patient(**changes: Any) -> dict[str, Any]:
 STABLE_GRADE_1_SLIP = patient(slip_grade=1, slip_type="degenerative", translation_mm=2.0, angulation_deg=5.0)
 ISTHMIC_GRADE_2 = patient(age=40, slip_grade=2, slip_type="isthmic", stenosis="moderate", translation_mm=2.0)
 SOLID_FUSION = patient(prior_fusion="solid", months_since_fusion=60)
-
-
-@pytest.fixture(scope="module")
-def aid():
-    return default_aid()
 
 
 def verdicts(p: dict[str, Any]) -> dict[str, str]:

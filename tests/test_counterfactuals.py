@@ -15,35 +15,12 @@ from decision_aid.models import OPTIONS
 from decision_aid.samples import random_patients
 from decision_aid.verdicts import VERDICT_RANK
 from decision_aid.vocabulary import fields
+from tests.conftest import variant
 from tests.strategies import patients
 
-# A 55-year-old with back and leg pain from moderate stenosis over a stable grade I
-# degenerative slip at L4-L5; everything measured and unremarkable.
-BASE: dict[str, Any] = {
-    "age": 55,
-    "activity_level": "moderate",
-    "bmi": 27.0,
-    "smoker": False,
-    "asa_grade": 2,
-    "bone_density_t_score": 0.0,
-    "back_pain": True,
-    "leg_pain": True,
-    "symptom_duration_weeks": 30,
-    "conservative_care_weeks": 26,
-    "odi": 40,
-    "index_level": "L4-L5",
-    "levels": 1,
-    "slip_grade": 1,
-    "slip_type": "degenerative",
-    "stenosis": "moderate",
-    "disc_herniation": "none",
-    "translation_mm": 1.0,
-    "angulation_deg": 3.0,
-    "pfirrmann_grade": 3,
-    "facet_arthropathy": "mild",
-    "scoliosis_cobb_deg": 5.0,
-    "sagittal_imbalance": False,
-}
+# The shared base patient (tests/conftest.py) with a stable grade I degenerative slip: a 55-year-old
+# with back and leg pain from moderate stenosis at L4-L5; everything measured and unremarkable.
+BASE = variant("degenerative_slip")
 
 RED_FLAG_FIELDS = {f for c in default_aid().knowledge.red_flags for f in cond.field_names(c.expr)}
 

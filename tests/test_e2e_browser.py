@@ -22,7 +22,9 @@ import pytest
 
 from decision_aid import assess
 from decision_aid.labels import OPTION_NAMES
-from tests.browser import ROOT, assert_cards, chromium, load, playwright_api, running_app, settle
+from tests.browser import ROOT, assert_cards, load, settle
+
+pytestmark = pytest.mark.slow
 
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS_SCREENSHOT = ROOT / "docs" / "consultation.png"
@@ -66,29 +68,13 @@ SHOWCASE = {
 }
 
 
-@pytest.fixture(scope="module")
-def sync_api() -> Any:
-    return playwright_api()
-
-
-@pytest.fixture(scope="module")
-def server(sync_api: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_app(tmp_path_factory.mktemp("streamlit") / "server.log") as port:
-        yield f"http://localhost:{port}"
-
-
-@pytest.fixture(scope="module")
-def browser(sync_api: Any) -> Iterator[Any]:
-    with chromium(sync_api) as browser:
-        yield browser
-
-
 @pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser context (a new Streamlit session) on the server shared by the browser tests."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.goto(server)
+    page.goto(app_url)
     settle(page)
     yield page
     context.close()
@@ -143,10 +129,10 @@ def test_save_and_handout_downloads(page: Any):
     assert record["assessment"] == assess(SHOWCASE).model_dump(mode="json")
     assert record["knowledge_version"] == assess(SHOWCASE).knowledge_version
     handout = page.get_by_role("button", name="Patient handout (PDF)")
-    if handout.count():  # the handout is optional in the page; when offered it must be a PDF
-        with page.expect_download(timeout=60_000) as pdf:
-            handout.click()
-        assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
+    assert handout.count() == 1, "the Consultation page offers no patient handout"
+    with page.expect_download(timeout=60_000) as pdf:
+        handout.click()
+    assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
 
 
 def test_loaded_patient_file_shows_its_verdicts(page: Any):

@@ -5,46 +5,13 @@ import threading
 
 import pytest
 
-from decision_aid import EngineError, default_aid
+from decision_aid import EngineError
 from decision_aid.engine import Engine
 from decision_aid.samples import random_patients
+from tests.conftest import variant
 
-FULLY_KNOWN = {
-    "age": 58,
-    "activity_level": "moderate",
-    "bmi": 27.0,
-    "smoker": False,
-    "asa_grade": 2,
-    "bone_density_t_score": -0.5,
-    "ct_l1_hounsfield": 160.0,
-    "back_pain": True,
-    "leg_pain": True,
-    "symptom_duration_weeks": 40,
-    "conservative_care_weeks": 30,
-    "odi": 44,
-    "motor_deficit": "none",
-    "cauda_equina_syndrome": False,
-    "suspected_infection": False,
-    "suspected_tumour": False,
-    "suspected_fracture": False,
-    "index_level": "L4-L5",
-    "levels": 1,
-    "slip_grade": 1,
-    "slip_type": "degenerative",
-    "stenosis": "severe",
-    "disc_herniation": "none",
-    "translation_mm": 2.0,
-    "angulation_deg": 5.0,
-    "pfirrmann_grade": 3,
-    "facet_arthropathy": "moderate",
-    "scoliosis_cobb_deg": 4.0,
-    "sagittal_imbalance": False,
-    "prior_fusion": "none",
-    "adjacent_segment_disease": False,
-    "prior_decompression": False,
-    "psychosocial_yellow_flags": False,
-    "prefers_motion_preservation": False,
-}
+# The shared base patient's variant with every field given a value (tests/conftest.py).
+FULLY_KNOWN = variant("fully_known")
 
 
 def rss_kib() -> int:
@@ -52,8 +19,8 @@ def rss_kib() -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
-def test_eight_threads_give_the_same_answers_as_serial():
-    aid = default_aid()
+@pytest.mark.slow
+def test_eight_threads_give_the_same_answers_as_serial(aid):
     patients = random_patients(500, seed=8)
     serial = [aid.assess(p).model_dump_json() for p in patients]
     results: dict[int, list[str]] = {}
@@ -79,8 +46,8 @@ def test_eight_threads_give_the_same_answers_as_serial():
     assert all(results[n] == serial for n in range(8))
 
 
-def test_twenty_thousand_assessments_stay_under_the_session_limit_with_flat_memory():
-    aid = default_aid()
+@pytest.mark.slow
+def test_twenty_thousand_assessments_stay_under_the_session_limit_with_flat_memory(aid):
     patients = [
         FULLY_KNOWN,
         {**FULLY_KNOWN, "slip_grade": 2, "translation_mm": 4.0},
@@ -95,8 +62,8 @@ def test_twenty_thousand_assessments_stay_under_the_session_limit_with_flat_memo
     assert growth_mib < 16, f"memory grew by {growth_mib:.1f} MiB over 20,000 assessments"
 
 
-def test_an_error_inside_an_action_is_raised_and_its_session_deleted(monkeypatch):
-    engine = Engine(default_aid().knowledge)
+def test_an_error_inside_an_action_is_raised_and_its_session_deleted(aid, monkeypatch):
+    engine = Engine(aid.knowledge)
     values = {k: v for k, v in FULLY_KNOWN.items()}
 
     def broken(record, action):
@@ -110,24 +77,21 @@ def test_an_error_inside_an_action_is_raised_and_its_session_deleted(monkeypatch
     assert engine.run(values).fired  # the engine still works
 
 
-def test_red_flags_short_circuit_before_any_elective_rule():
-    aid = default_aid()
+def test_red_flags_short_circuit_before_any_elective_rule(aid):
     result = aid.engine.run({**FULLY_KNOWN, "suspected_tumour": True, "motor_deficit": "progressive"})
     assert result.red_flags == ("red-flag.progressive-motor-deficit", "red-flag.tumour")
     assert result.fired == () and result.findings == {}
 
 
-def test_every_finding_gets_exactly_one_state_each_pass():
-    aid = default_aid()
+def test_every_finding_gets_exactly_one_state_each_pass(aid):
     for patient in random_patients(200, seed=3):
         result = aid.engine.run(aid.explain(patient).facts)
         if not result.urgent:
             assert set(result.findings) == {c.spec.id for c in aid.knowledge.findings}
 
 
-def test_tiny_and_negative_zero_measurements_are_assessed_not_crashed():
+def test_tiny_and_negative_zero_measurements_are_assessed_not_crashed(aid):
     """durable-rules cannot parse exponent notation; such values once segfaulted the process."""
-    aid = default_aid()
     for value in (1e-05, 5e-324, -0.0, 2.9999999999999996):
         patient = {**FULLY_KNOWN, "translation_mm": abs(value), "bone_density_t_score": -value}
         result = aid.engine.run(aid.explain(patient).facts)

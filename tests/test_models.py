@@ -6,15 +6,10 @@ import pytest
 
 from decision_aid import InputError, PatientFactors, assess
 from decision_aid.models import parse_factors
+from tests.conftest import variant
 
-BASE = {
-    "age": 60,
-    "back_pain": True,
-    "leg_pain": True,
-    "symptom_duration_weeks": 30,
-    "levels": 1,
-    "slip_grade": 0,
-}
+# The shared base patient cut down to what the contract requires (tests/conftest.py).
+BASE = variant("minimal")
 
 
 def problems(data) -> dict[str, str]:

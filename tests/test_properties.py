@@ -2,12 +2,15 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from decision_aid import OPTIONS, default_aid
 from decision_aid.verdicts import VERDICT_RANK
 from tests.strategies import patients
+
+pytestmark = pytest.mark.slow  # 150 generated patients per property
 
 SURGICAL = [o for o in OPTIONS if o != "conservative_care"]
 EFFECT_ORDER = ["excludes", "opposes", "cautions", "supports"]

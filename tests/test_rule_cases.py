@@ -22,55 +22,31 @@ from typing import Any
 import pytest
 import yaml
 
-from decision_aid import default_aid
+from tests.conftest import variant
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
 # ---- base patients ------------------------------------------------------------
 
-# A 55-year-old with back and leg pain from moderate stenosis at L4-L5, no slip,
-# 30 weeks of symptoms and 26 weeks of structured care; everything measured and
-# unremarkable (normal bone density, stable on films, no deformity).
-STENOSIS = {
-    "age": 55,
-    "activity_level": "moderate",
-    "bmi": 27.0,
-    "smoker": False,
-    "asa_grade": 2,
-    "bone_density_t_score": 0.0,
-    "back_pain": True,
-    "leg_pain": True,
-    "symptom_duration_weeks": 30,
-    "conservative_care_weeks": 26,
-    "odi": 40,
-    "index_level": "L4-L5",
-    "levels": 1,
-    "slip_grade": 0,
-    "slip_type": "none",
-    "stenosis": "moderate",
-    "disc_herniation": "none",
-    "translation_mm": 1.0,
-    "angulation_deg": 3.0,
-    "pfirrmann_grade": 3,
-    "facet_arthropathy": "mild",
-    "scoliosis_cobb_deg": 5.0,
-    "sagittal_imbalance": False,
-}
+# The shared base patient (tests/conftest.py): a 55-year-old with back and leg pain from
+# moderate stenosis at L4-L5, no slip, 30 weeks of symptoms and 26 weeks of structured care;
+# everything measured and unremarkable (normal bone density, stable on films, no deformity).
+STENOSIS = variant("stenosis")
 
 # The same patient with a stable grade I degenerative slip (films measured).
-SLIP = {**STENOSIS, "slip_grade": 1, "slip_type": "degenerative"}
+SLIP = variant("degenerative_slip")
 
 # The same patient with a grade I degenerative slip and no flexion-extension films.
-SLIP_NO_FILMS = {**SLIP, "translation_mm": None, "angulation_deg": None}
+SLIP_NO_FILMS = variant("slip_no_films")
 
 # The same patient with back pain only, no nerve compression, degenerated disc.
-BACK_ONLY = {**STENOSIS, "leg_pain": False, "stenosis": "none"}
+BACK_ONLY = variant("axial_pain")
 
 # The same patient after a solid lumbar fusion 3 years ago.
-FUSED = {**STENOSIS, "prior_fusion": "solid", "months_since_fusion": 36}
+FUSED = variant("fused")
 
 # The same patient with bone quality not measured.
-NO_BONE = {**STENOSIS, "bone_density_t_score": None, "ct_l1_hounsfield": None}
+NO_BONE = variant("no_bone_density")
 
 
 @dataclass(frozen=True)
@@ -498,12 +474,6 @@ RULE_CASES = [
 ]
 
 ALL_CASES = RED_FLAG_CASES + RULE_CASES
-FALLBACK_ID = default_aid().knowledge.fallback.spec.id
-
-
-@pytest.fixture(scope="module")
-def aid():
-    return default_aid()
 
 
 # ---- what rules/ holds, read from the YAML itself -------------------------------
@@ -539,7 +509,8 @@ def all_rule_ids_in_yaml() -> set[str]:
 
 def _fired(aid, patient: dict[str, Any], rule: str) -> bool:
     result = aid.explain(patient).result
-    return rule in result.red_flags if rule.startswith("red-flag.") else rule in result.fired
+    is_red_flag = rule in {c.spec.id for c in aid.knowledge.red_flags}
+    return rule in result.red_flags if is_red_flag else rule in result.fired
 
 
 # ---- the rows -----------------------------------------------------------------
