@@ -569,11 +569,15 @@ def test_any_coflex_condition_with_the_dynesys_condition_opposes_dynamic(coflex)
 
 
 def test_device_specific_cautions_name_the_device_that_remains(aid):
+    tagged = {"coflex_unsuitable": 0, "dynesys_unsuitable": 0}
     for c in aid.knowledge.rules:
         if "coflex_unsuitable" in c.spec.tags:
+            tagged["coflex_unsuitable"] += 1
             assert "Dynesys" in c.spec.explanation, c.spec.id
         if "dynesys_unsuitable" in c.spec.tags:
+            tagged["dynesys_unsuitable"] += 1
             assert "Coflex" in c.spec.explanation, c.spec.id
+    assert all(tagged.values()), tagged  # each tag is on some rule: the checks above ran
 
 
 # ---- too early ---------------------------------------------------------------------

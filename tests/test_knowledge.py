@@ -91,6 +91,7 @@ def test_rules_check_command_exits_0_when_clean_and_2_with_problems(kb):
     clean = subprocess.run(cli, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr
     assert "OK" in clean.stdout
+    assert "Python reading = durable-rules on every threshold grid" in clean.stdout  # decision_aid.agreement
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", evidence=["nope"])
     broken = subprocess.run([*cli, "--dir", str(kb)], capture_output=True, text=True)
     assert broken.returncode == 2

@@ -9,12 +9,13 @@ from decision_aid.reading import derive_states
 from decision_aid.samples import random_patients
 from tests.strategies import patients
 
+# Each condition is proved equal to durable-rules on its whole grid by tests/test_agreement.py (in the
+# quick set); these whole patients check how the readings combine, so 100 generated ones are enough.
+pytestmark = pytest.mark.slow
+
 aid = default_aid()
 
 
-# Each condition is proved equal to durable-rules on its whole grid by tests/test_agreement.py; these
-# generated whole patients check how the readings combine, so 100 of them are enough.
-@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patients(red_flags=None))
 def test_predicted_verdicts_and_findings_equal_the_engines(patient):
