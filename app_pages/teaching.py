@@ -12,7 +12,7 @@ from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.missing import by_test
 from decision_aid.models import OPTIONS, VERDICTS
 
-ANSWERS = "teaching-answers"  # session state: case id -> the learner's submitted verdicts
+ANSWERS = "teaching-answers"  # session state: case id -> {"triage": urgent|elective, "verdicts": option -> verdict}
 STEPS = "teaching-steps"  # session state: case id -> how many reasoning steps are shown
 
 
@@ -26,15 +26,26 @@ def choose_case() -> teaching.Case:
 
 
 def show_case(case: teaching.Case, steps: teaching.Reasoning, submitted: bool) -> None:
-    st.subheader(case.title)
+    st.header(case.title)
     st.write(case.spec.history)
     with st.expander("The factors", expanded=not submitted):
         _facts(steps)
 
 
 def answer_form(case: teaching.Case) -> None:
+    """First the triage question (asked in every case, so it gives nothing away), then the verdicts."""
     with st.form(f"answers-{case.id}"):
-        st.markdown("**Your verdict for each option** (commit before you see the answer)")
+        st.markdown(f"**1. {teaching.TRIAGE_QUESTION}** (commit before you see the answer)")
+        triage = st.radio(
+            teaching.TRIAGE_QUESTION,
+            [teaching.URGENT, teaching.ELECTIVE],
+            index=None,
+            horizontal=True,
+            format_func=teaching.TRIAGE_WORDS.get,
+            key=f"triage-{case.id}",
+            label_visibility="collapsed",
+        )
+        st.markdown("**2. If elective: your verdict for each option**")
         answers = {
             option: st.radio(
                 OPTION_NAMES[option],
@@ -47,30 +58,41 @@ def answer_form(case: teaching.Case) -> None:
             for option in OPTIONS
         }
         if st.form_submit_button("Submit my answers", type="primary"):
-            if any(a is None for a in answers.values()):
-                st.warning("Give a verdict for every option before submitting.")
+            if triage is None:
+                st.warning(f"Answer the first question before submitting: {teaching.TRIAGE_QUESTION.lower()}")
+            elif triage == teaching.ELECTIVE and any(a is None for a in answers.values()):
+                st.warning("Give a verdict for every option before submitting (or answer urgent referral).")
             else:
-                st.session_state[ANSWERS][case.id] = answers
+                st.session_state[ANSWERS][case.id] = {"triage": triage, "verdicts": answers}
                 st.session_state[STEPS][case.id] = 1
                 st.rerun()  # hide the form: the answers are committed
 
 
-def show_result(case: teaching.Case, steps: teaching.Reasoning, answers: dict[str, str]) -> None:
-    result = teaching.score_case(steps.assessment, answers)
+def show_result(case: teaching.Case, steps: teaching.Reasoning, given: dict) -> None:
+    triage, answers = given["triage"], given["verdicts"]
+    assessment = steps.assessment
+    result = teaching.score_case(assessment, answers, triage)
     st.metric("Your score", f"{result.right} / {result.total}")
-    urgent = steps.assessment.urgent_referral
-    rows = "".join(
-        f"<tr><td>{html.escape(OPTION_NAMES[s.option])}</td><td>{ui.verdict_badge(s.answer)}</td>"
-        f"<td>{ui.verdict_badge(s.correct, 'suspended: urgent referral' if urgent else None)}</td>"
-        f"<td>{'✔ right' if s.right else '✖ not this time'}</td></tr>"
+    asked = result.triage
+    rows = [
+        f"<tr><td>{html.escape(teaching.TRIAGE_QUESTION)}</td><td>{html.escape(teaching.TRIAGE_WORDS[triage])}</td>"
+        f"<td><strong>{html.escape(teaching.TRIAGE_WORDS[asked.correct])}</strong></td><td>{_mark(asked.right)}</td></tr>"
+    ]
+    rows += [
+        f"<tr><td>{html.escape(OPTION_NAMES[s.option])}</td>"
+        f"<td>{ui.verdict_badge(s.answer) if s.answer else 'no answer'}</td>"
+        f"<td>{ui.verdict_badge(s.correct)}</td><td>{_mark(s.right)}</td></tr>"
         for s in result.options
-    )
+    ]
+    head = "".join(f'<th scope="col">{h}</th>' for h in ("question", "your answer", "the engine", "scored"))
     st.markdown(
-        '<table style="width:100%;border-collapse:collapse"><thead><tr><th align="left">option</th>'
-        '<th align="left">your answer</th><th align="left">the engine</th><th></th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>",
+        f'<table class="da-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
         unsafe_allow_html=True,
     )
+    if assessment.urgent_referral:
+        ui.urgent_banner(assessment)
+        if triage == teaching.ELECTIVE:
+            st.caption("The verdicts you gave are not scored: a red flag suspends every elective option.")
     st.subheader("The reasoning, step by step")
     sections = [
         ("1. Facts sent to the engine", lambda: _facts(steps)),
@@ -95,9 +117,13 @@ def show_result(case: teaching.Case, steps: teaching.Reasoning, answers: dict[st
             st.rerun()
     if right.button("Try this case again"):
         del st.session_state[ANSWERS][case.id]
-        for option in OPTIONS:
-            st.session_state.pop(f"answer-{case.id}-{option}", None)
+        for key in (f"triage-{case.id}", *(f"answer-{case.id}-{option}" for option in OPTIONS)):
+            st.session_state.pop(key, None)
         st.rerun()
+
+
+def _mark(right: bool) -> str:
+    return "✔ right" if right else "✖ not this time"
 
 
 def _facts(steps: teaching.Reasoning) -> None:
@@ -192,12 +218,12 @@ def main() -> None:
     case = choose_case()
     aid = ui.aid()
     steps = teaching.reasoning(aid.explain(case.patient), aid.knowledge)
-    answers = st.session_state[ANSWERS].get(case.id)
-    show_case(case, steps, submitted=answers is not None)
-    if answers is None:
+    given = st.session_state[ANSWERS].get(case.id)
+    show_case(case, steps, submitted=given is not None)
+    if given is None:
         answer_form(case)
     else:
-        show_result(case, steps, answers)
+        show_result(case, steps, given)
 
 
 ui.show_page(main, "Teaching", "Please choose the case again or reload; the details are in the server log.")

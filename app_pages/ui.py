@@ -54,13 +54,29 @@ def value_text(name: str, value: object) -> str:
 
 
 def verdict_badge(verdict: str, text: str | None = None) -> str:
-    """HTML for a verdict badge: coloured, with a symbol and the verdict in words."""
+    """HTML for a verdict badge: coloured, with a symbol and the verdict in words. It wraps between
+    words in a narrow box (never inside a word, never beyond the box)."""
     fg, bg, symbol = VERDICT_STYLE[verdict]
     words = html.escape(text or VERDICT_WORDS[verdict])
     return (
-        f'<span style="color:{fg};background:{bg};border:1px solid {fg};border-radius:0.4rem;'
-        f'padding:0.1rem 0.5rem;font-weight:600;white-space:nowrap">{symbol} {words}</span>'
+        f'<span class="da-badge" style="color:{fg};background:{bg};border-color:{fg}">'
+        f'<span aria-hidden="true">{symbol}</span>\u00a0{words}</span>'
     )
+
+
+def urgent_banner(assessment) -> None:
+    """What to do now, and that every elective option is suspended: the urgent referral's banner."""
+    actions = "\n".join(f"- **{md(a.message)}**" for a in assessment.alerts)
+    st.error(
+        f"### Urgent referral: not an elective discussion\n{actions}\n\n"
+        "Every elective option is suspended until the urgent assessment is done.",
+        icon=":material/emergency:",
+    )
+
+
+def md(text: str) -> str:
+    """Plain text made safe for Markdown (no accidental emphasis, maths or links)."""
+    return re.sub(r"([\\`*_{}\[\]<>$~|#])", r"\\\1", text)
 
 
 def shorten(text: object, limit: int = QUOTE_CHARS) -> str:
@@ -86,11 +102,26 @@ def message(kind: str, text: str) -> None:
     )
 
 
+# The look every page shares: badges and tables that wrap between words (never inside one, never
+# past their box), and a heading kept for screen readers only where the layout needs no visible one.
+STYLE = """<style>
+.da-badge { display: inline-block; max-width: 100%; box-sizing: border-box; white-space: normal;
+  overflow-wrap: normal; word-break: normal; hyphens: manual; line-height: 1.35; vertical-align: middle;
+  border: 1px solid; border-radius: 0.4rem; padding: 0.1rem 0.5rem; font-weight: 600; }
+.da-table { width: 100%; border-collapse: collapse; }
+.da-table th { text-align: left; }
+.da-table th, .da-table td { padding: 0.3rem 0.4rem; vertical-align: top; }
+.da-sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
+</style>"""
+
+
 def show_page(body: Callable[[], None], name: str, advice: str) -> None:
     """Run a page, then the footer; any error becomes a calm message (the details go to the
     server log), never a traceback on a clinician's screen."""
     log = logging.getLogger(f"app_pages.{name}")
     try:
+        st.html(STYLE)
         body()
     except Exception:
         log.exception("the %s page failed", name)

@@ -144,6 +144,11 @@ def _read(path: Path, name: str, problems: list[KnowledgeProblem]) -> list[Any]:
 
 # ---- scoring ------------------------------------------------------------------------------
 
+# Asked first in every case (so its presence gives nothing away): a red flag makes it the whole answer.
+TRIAGE_QUESTION = "Urgent referral or elective discussion?"
+URGENT, ELECTIVE = "urgent", "elective"
+TRIAGE_WORDS = {URGENT: "urgent referral", ELECTIVE: "elective discussion"}
+
 
 @dataclass(frozen=True)
 class OptionScore:
@@ -157,16 +162,29 @@ class OptionScore:
 
 
 @dataclass(frozen=True)
+class TriageScore:
+    """The learner's answer to "urgent referral or elective discussion?" against the engine's."""
+
+    answer: str | None
+    correct: str
+
+    @property
+    def right(self) -> bool:
+        return self.answer == self.correct
+
+
+@dataclass(frozen=True)
 class Score:
-    options: tuple[OptionScore, ...]
+    options: tuple[OptionScore, ...]  # empty for a red-flag case: every elective option is suspended
+    triage: TriageScore | None = None
 
     @property
     def right(self) -> int:
-        return sum(o.right for o in self.options)
+        return sum(o.right for o in self.options) + (self.triage is not None and self.triage.right)
 
     @property
     def total(self) -> int:
-        return len(self.options)
+        return len(self.options) + (self.triage is not None)
 
 
 def score(correct: Mapping[str, str], answers: Mapping[str, str | None]) -> Score:
@@ -174,9 +192,22 @@ def score(correct: Mapping[str, str], answers: Mapping[str, str | None]) -> Scor
     return Score(tuple(OptionScore(o, answers.get(o), correct[o]) for o in OPTIONS))
 
 
-def score_case(assessment: Assessment, answers: Mapping[str, str | None]) -> Score:
-    """Score against the engine's verdicts for the case (its assessment, never the file's copy)."""
-    return score({o: r.verdict for o, r in assessment.options.items()}, answers)
+def triage_of(assessment: Assessment) -> str:
+    """The right answer to the triage question for this assessment."""
+    return URGENT if assessment.urgent_referral else ELECTIVE
+
+
+def score_case(assessment: Assessment, answers: Mapping[str, str | None], triage: str | None = None) -> Score:
+    """Score against the engine's verdicts for the case (its assessment, never the file's copy).
+
+    The triage question ("urgent referral or elective discussion?") is scored first; an unanswered
+    one is wrong. With a red flag it is the only point: every elective option is suspended, so no
+    verdict is scored. Otherwise each option's verdict is scored too.
+    """
+    asked = TriageScore(triage, triage_of(assessment))
+    if assessment.urgent_referral:
+        return Score((), asked)
+    return Score(score({o: r.verdict for o, r in assessment.options.items()}, answers).options, asked)
 
 
 # ---- the reasoning, step by step ------------------------------------------------------

@@ -111,14 +111,25 @@ def test_explore_invalid_scenario_and_patient_give_calm_messages():
 # ---- Teaching -------------------------------------------------------------------------------
 
 
+def verdict_radios(at: AppTest) -> list:
+    return [r for r in at.radio if r.key.startswith("answer-")]
+
+
+def triage_radio(at: AppTest):
+    (radio,) = [r for r in at.radio if r.key.startswith("triage-")]
+    return radio
+
+
 def test_teaching_hides_the_answer_until_submitted_then_scores_like_the_package():
     at = run("teaching.py")
     calm(at)
     case = next(c for c in teaching.load_cases() if c.id == at.selectbox[0].value)
-    assert not at.metric and len(at.radio) == 6
+    assert not at.metric and len(verdict_radios(at)) == 6
+    assert at.radio[0] is not None and at.radio[0].key == f"triage-{case.id}"  # asked first
+    triage_radio(at).set_value("elective")
     answers = {}
     for radio, verdict in zip(
-        at.radio,
+        verdict_radios(at),
         ["worth_discussing", "not_advised", "not_advised", "not_advised", "not_applicable", "discuss_with_caution"],
         strict=True,
     ):
@@ -127,7 +138,8 @@ def test_teaching_hides_the_answer_until_submitted_then_scores_like_the_package(
     assert set(answers) == set(OPTION_NAMES)
     at.button[0].click().run()
     calm(at)
-    expected = teaching.score_case(default_aid().assess(case.patient), answers)
+    expected = teaching.score_case(default_aid().assess(case.patient), answers, "elective")
+    assert expected.total == 7
     assert [m.value for m in at.metric] == [f"{expected.right} / {expected.total}"]
     assert not at.radio  # committed: the form is gone
     titles = [e.label for e in at.expander]
@@ -137,25 +149,48 @@ def test_teaching_hides_the_answer_until_submitted_then_scores_like_the_package(
     assert "5. How each verdict was reached" in [e.label for e in at.expander]
 
 
-def test_teaching_asks_for_every_verdict_before_scoring():
+def test_teaching_asks_urgent_or_elective_then_every_verdict_before_scoring():
     at = run("teaching.py")
-    at.radio[0].set_value("worth_discussing")
+    verdict_radios(at)[0].set_value("worth_discussing")
     at.button[0].click().run()
     calm(at)
+    assert not at.metric
+    assert any("urgent referral or elective discussion" in w.value for w in at.warning)
+    triage_radio(at).set_value("elective")
+    at.button[0].click().run()
     assert not at.metric
     assert any("every option" in w.value for w in at.warning)
 
 
-def test_teaching_red_flag_case_shows_suspended_options():
-    at = run("teaching.py")
+def red_flag_case(at: AppTest) -> AppTest:
     at.multiselect[0].set_value(["red flags"]).run()
     assert at.selectbox[0].value.startswith("red-flag")
-    for radio in at.radio:
-        radio.set_value("not_applicable")
+    return at
+
+
+def test_teaching_red_flag_case_asks_urgent_or_elective_and_shows_the_urgent_banner():
+    at = red_flag_case(run("teaching.py"))
+    triage_radio(at).set_value("urgent")
+    at.button[0].click().run()  # no verdict needed: the red flag suspends them all
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["1 / 1"]
+    (banner,) = [e.value for e in at.error]
+    assert banner.startswith("### Urgent referral: not an elective discussion")
+    assert "emergency" in banner.lower() and "Every elective option is suspended" in banner
+    table = next(m.value for m in at.markdown if "<table" in m.value)
+    assert "urgent referral" in table and "not applicable" not in table  # no verdict marked beside the referral
+
+
+def test_teaching_red_flag_case_missed_scores_nothing_and_still_shows_the_banner():
+    at = red_flag_case(run("teaching.py"))
+    triage_radio(at).set_value("elective")
+    for radio in verdict_radios(at):
+        radio.set_value("not_applicable")  # the answer that scored 6 / 6 before the triage question
     at.button[0].click().run()
-    calm(at)
-    assert [m.value for m in at.metric] == ["6 / 6"]
-    assert any("suspended: urgent referral" in m.value for m in at.markdown)
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["0 / 1"]
+    assert any(e.value.startswith("### Urgent referral") for e in at.error)
+    assert any("not scored" in c.value for c in at.caption)
 
 
 # ---- Knowledge base ---------------------------------------------------------------------------

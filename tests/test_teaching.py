@@ -166,12 +166,34 @@ def test_scoring_counts_each_option_right_or_wrong():
 
 
 def test_score_case_uses_the_engine_not_the_file(cases):
-    case = cases[0]
+    case = next(c for c in cases if not default_aid().assess(c.patient).urgent_referral)
     assessment = default_aid().assess(case.patient)
     engine = {o: r.verdict for o, r in assessment.options.items()}
     stale = dict.fromkeys(OPTIONS, "not_advised")  # what an out-of-date case file might record
-    assert teaching.score_case(assessment, engine).right == 6
-    assert teaching.score_case(assessment, stale).right == sum(v == "not_advised" for v in engine.values())
+    assert teaching.score_case(assessment, engine, teaching.ELECTIVE).right == 7  # the triage question, then six
+    assert teaching.score_case(assessment, engine, teaching.ELECTIVE).total == 7
+    right = sum(v == "not_advised" for v in engine.values())
+    assert teaching.score_case(assessment, stale, teaching.ELECTIVE).right == 1 + right
+
+
+def test_every_case_asks_urgent_or_elective_first_and_a_red_flag_case_scores_only_that(cases):
+    aid = default_aid()
+    urgent = [c for c in cases if aid.assess(c.patient).urgent_referral]
+    assert {c.id for c in urgent} >= {"red-flag-cauda-equina", "red-flag-infection"}
+    for case in urgent:
+        assessment = aid.assess(case.patient)
+        suspended = {o: r.verdict for o, r in assessment.options.items()}  # all "not applicable"
+        right = teaching.score_case(assessment, suspended, teaching.URGENT)
+        assert (right.right, right.total, right.options) == (1, 1, ())
+        # every option marked "not applicable" but the red flag missed: nothing right
+        wrong = teaching.score_case(assessment, suspended, teaching.ELECTIVE)
+        assert (wrong.right, wrong.total) == (0, 1)
+        assert teaching.score_case(assessment, {}, None).right == 0  # unanswered is wrong
+    elective = aid.assess(next(c for c in cases if c not in urgent).patient)
+    verdicts = {o: r.verdict for o, r in elective.options.items()}
+    missed = teaching.score_case(elective, verdicts, teaching.URGENT)  # an urgent referral where none is needed
+    assert (missed.right, missed.total) == (6, 7) and not missed.triage.right
+    assert teaching.TRIAGE_WORDS == {"urgent": "urgent referral", "elective": "elective discussion"}
 
 
 def test_reasoning_steps_follow_the_engine(cases):
