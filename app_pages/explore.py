@@ -28,22 +28,50 @@ def _sweep(base_json: str, axes: tuple[tuple[str, tuple], ...]) -> explore.Sweep
 
 
 def choose_base() -> dict | None:
+    """The patient Explore starts from, said in words; None (and why) when it is not a valid patient.
+
+    The Consultation page's patient is its form as it is now: while that form is incomplete or
+    invalid, Explore says so and starts from nobody (never from the last valid patient).
+    """
     choices = cases.patients()
     names = list(choices)
     default = cases.CONSULTATION if cases.CONSULTATION in names else DEFAULT_BASE
     index = names.index(default) if default in names else 0
     name = st.selectbox("Start from", names, index=index, help="The factors that stay fixed while others vary.")
-    base = choices[name]
-    try:
-        patient = parse_factors(base)
-    except InputError as error:
-        st.error("This patient is not complete or not valid yet: " + "; ".join(str(p) for p in error.problems))
+    start = choices[name]
+    who = _who(name)
+    if start.factors is None:
+        st.error(
+            f"Explore cannot start from {who}: its form is not complete or not valid yet ("
+            + "; ".join(ui.md(problem) for problem in start.problems)
+            + "). Correct it on the Consultation page, or choose a teaching case to start from.",
+            icon=":material/edit_note:",
+        )
         return None
+    try:
+        patient = parse_factors(start.factors)
+    except InputError as error:
+        st.error(f"Explore cannot start from {who}: " + "; ".join(ui.md(str(p)) for p in error.problems))
+        return None
+    st.info(
+        f"Starting from {who}: {ui.md(explore.summary(patient, ui.aid().knowledge))}.",
+        icon=":material/person:",
+    )
     with st.expander("The starting patient's factors"):
         values = patient.model_dump()
         shown = [ui.value_text(n, v) for n, v in values.items()]
         st.table({"factor": [field_label(n) for n in values], "value": shown})
     return patient.model_dump()
+
+
+def _who(name: str) -> str:
+    """Which patient a choice of "Start from" is, in words."""
+    if name == cases.CONSULTATION:
+        return "the patient on the Consultation page"
+    title = name.removeprefix("Teaching case: ")
+    if name == DEFAULT_BASE:
+        return f"the example patient (teaching case “{title}”)"
+    return f"the teaching case “{title}”"
 
 
 def axis_values(name: str, count: int, key: str) -> tuple:

@@ -20,11 +20,60 @@ from typing import Any
 from decision_aid.assessment import DecisionAid
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.knowledge import Knowledge, candidate_values
+from decision_aid.labels import field_label, show_value
 from decision_aid.models import OPTIONS, OptionAssessment, PatientFactors, parse_factors
 from decision_aid.verdicts import VERDICT_RANK
 from decision_aid.vocabulary import FieldSpec, fields
 
 MAX_POINTS = 2500  # engine passes in one sweep (about 0.6 ms each): keeps a page rerun quick
+
+
+# ---- the starting patient in a few words -------------------------------------------------
+
+_RED_FLAGS = ("cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture")
+
+
+def summary(patient: Mapping[str, Any] | PatientFactors, knowledge: Knowledge | None = None) -> str:
+    """Who a patient is, in a few words, for saying which patient Explore starts from:
+    "age 63, back and leg pain for 52 weeks (28 of structured care), 1 symptomatic level, grade I
+    degenerative slip, severe stenosis". Values are shown as every view shows them (grades in Roman
+    numerals); a red flag or a previous fusion is always named."""
+    values = parse_factors(_plain(patient)).model_dump()
+    shown = knowledge.thresholds if knowledge is not None else None
+
+    def text(name: str) -> str:
+        return show_value(name, values[name], shown)
+
+    pain = {(True, True): "back and leg pain", (True, False): "back pain", (False, True): "leg pain"}.get(
+        (values["back_pain"], values["leg_pain"]), "no back or leg pain"
+    )
+    weeks, care = values["symptom_duration_weeks"], values["conservative_care_weeks"]
+    lasted = f"{pain} for {text('symptom_duration_weeks')} week{'' if weeks == 1 else 's'}"
+    parts = [
+        f"age {text('age')}",
+        f"{lasted} ({text('conservative_care_weeks')} of structured care)"
+        if care
+        else f"{lasted}, no structured care yet",
+        f"{text('levels')} symptomatic level{'' if values['levels'] == 1 else 's'}",
+    ]
+    if values["slip_grade"]:
+        parts.append(f"grade {text('slip_grade')} {values['slip_type']} slip")
+    elif values["slip_type"] == "isthmic":
+        parts.append("a pars defect without a slip")
+    else:
+        parts.append("no slip")
+    stenosis = values["stenosis"]
+    parts.append(
+        "stenosis not known" if stenosis is None else "no stenosis" if stenosis == "none" else f"{stenosis} stenosis"
+    )
+    if values["disc_herniation"] not in (None, "none"):
+        parts.append(f"disc herniation ({text('disc_herniation')})")
+    if values["prior_fusion"] != "none":
+        parts.append(f"previous fusion ({text('prior_fusion')})")
+    flags = [field_label(name) for name in _RED_FLAGS if values[name]]
+    if flags:
+        parts.append(f"red flag: {', '.join(flags)}")
+    return ", ".join(parts)
 
 
 # ---- which values to try ------------------------------------------------------------

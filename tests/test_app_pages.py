@@ -7,12 +7,17 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from decision_aid import catalogue, default_aid, teaching
+from decision_aid import catalogue, default_aid, explore, teaching
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.models import parse_factors
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 PATIENT = json.loads((Path(__file__).parent / "data" / "grade1-degenerative-stenosis.json").read_text())
+
+
+def consulted(patient: dict, **changes) -> dict:
+    """The session of a Consultation page whose form holds this patient (with `changes`), assessed."""
+    return {"answers": {**parse_factors(patient).model_dump(mode="json"), **changes}, "assessed": True}
 
 
 def run(page: str, **state) -> AppTest:
@@ -46,8 +51,7 @@ def test_each_page_renders_with_the_knowledge_version(page):
 
 
 def test_explore_chart_shows_the_engine_verdict_at_each_point():
-    # the Consultation page keeps its patient as JSON values of every field, nulls included
-    at = run("explore.py", patient=parse_factors(PATIENT).model_dump(mode="json"))
+    at = run("explore.py", **consulted(PATIENT))
     calm(at)
     assert at.selectbox[0].value == "The patient on the Consultation page"
     data = chart_data(at)
@@ -59,8 +63,50 @@ def test_explore_chart_shows_the_engine_verdict_at_each_point():
         assert words == {OPTION_NAMES[o]: VERDICT_WORDS[v] for o, v in shown.items()}
 
 
+def test_explore_says_which_patient_it_starts_from():
+    at = run("explore.py", **consulted(PATIENT))
+    calm(at)
+    (said,) = [i.value for i in at.info if i.value.startswith("Starting from")]
+    assert said == (
+        "Starting from the patient on the Consultation page: age 63, back and leg pain for 52 weeks "
+        "(28 of structured care), 1 symptomatic level, grade I degenerative slip, severe stenosis."
+    )
+    at = run("explore.py")  # nothing on the Consultation page yet: the example patient, said so
+    calm(at)
+    example = next(c for c in teaching.load_cases() if c.title == "Grade I degenerative slip, stable on films")
+    (said,) = [i.value for i in at.info if i.value.startswith("Starting from")]
+    assert said.startswith(f"Starting from the example patient (teaching case “{example.title}”): age ")
+    assert said.removesuffix(".").endswith(explore.summary(example.patient))
+    other = next(c for c in teaching.load_cases() if c.id == "red-flag-cauda-equina")
+    at.selectbox[0].set_value(f"Teaching case: {other.title}").run()
+    assert any(i.value.startswith(f"Starting from the teaching case “{other.title}”: age 47") for i in at.info)
+    assert any("red flag: cauda equina syndrome" in i.value for i in at.info)
+
+
+def test_explore_refuses_an_invalid_consultation_form_and_never_uses_the_last_valid_patient():
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60)
+    for key, value in consulted(PATIENT).items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("app_pages/explore.py").run()
+    calm(at)
+    assert at.get("vega_lite_chart")  # the valid patient: explored
+    at.switch_page("app_pages/consultation.py").run()
+    at.number_input(key="factor_conservative_care_weeks").set_value(100).run()  # more than 52 weeks of symptoms
+    at.switch_page("app_pages/explore.py").run()
+    assert not at.exception
+    assert at.selectbox[0].value == "The patient on the Consultation page"
+    (refusal,) = [e.value for e in at.error]
+    assert refusal.startswith("Explore cannot start from the patient on the Consultation page")
+    assert "conservative care" in refusal and "Correct it on the Consultation page" in refusal
+    assert not at.get("vega_lite_chart") and not [i for i in at.info if i.value.startswith("Starting from")]
+    at = run("explore.py", **consulted(PATIENT, bmi=200.0))  # out of range: refused, never left out
+    assert not at.exception and not at.get("vega_lite_chart")
+    assert any(e.value.startswith("Explore cannot start from the patient") and "BMI" in e.value for e in at.error)
+
+
 def test_explore_two_factors_and_skipped_points():
-    at = run("explore.py", patient=PATIENT)
+    at = run("explore.py", **consulted(PATIENT))
     at.selectbox[1].set_value("conservative_care_weeks")
     at.selectbox[2].set_value("slip_grade").run()
     calm(at)
@@ -75,7 +121,7 @@ def test_explore_two_factors_and_skipped_points():
 
 
 def test_explore_says_so_when_no_point_is_valid():
-    at = run("explore.py", patient=PATIENT)  # 28 weeks of care: no symptom duration under 28 weeks is valid
+    at = run("explore.py", **consulted(PATIENT))  # 28 weeks of care: no symptom duration under 28 weeks is valid
     at.selectbox[1].set_value("symptom_duration_weeks").run()
     at.slider[0].set_value((0, 20)).run()
     calm(at)
@@ -84,7 +130,7 @@ def test_explore_says_so_when_no_point_is_valid():
 
 
 def test_explore_compare_highlights_what_changed():
-    at = run("explore.py", patient=PATIENT)
+    at = run("explore.py", **consulted(PATIENT))
     at.multiselect[0].set_value(["smoker", "translation_mm"]).run()
     at.selectbox(key="b-smoker").set_value(True)
     at.number_input(key="b-translation_mm").set_value(4.0).run()
@@ -98,14 +144,15 @@ def test_explore_compare_highlights_what_changed():
 
 
 def test_explore_invalid_scenario_and_patient_give_calm_messages():
-    at = run("explore.py", patient=PATIENT)
+    at = run("explore.py", **consulted(PATIENT))
     at.multiselect[0].set_value(["conservative_care_weeks"]).run()
     at.number_input(key="b-conservative_care_weeks").set_value(100).run()
     assert not at.exception
     assert any("conservative care" in e.value for e in at.error)
-    at = run("explore.py", patient={"age": 50})
+    at = run("explore.py", answers={"age": 50}, assessed=True)
     assert not at.exception
     assert any("not complete" in e.value for e in at.error)
+    assert not at.get("vega_lite_chart")
 
 
 # ---- Teaching -------------------------------------------------------------------------------

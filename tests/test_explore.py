@@ -152,3 +152,22 @@ def test_compare_raises_an_input_error_naming_the_field():
     with pytest.raises(InputError) as error:
         explore.compare(BASE, {**BASE, "slip_type": "none"}, AID)
     assert [p.field for p in error.value.problems] == ["slip_type"]
+
+
+def test_summary_says_who_the_patient_is_in_a_few_words():
+    assert explore.summary(BASE, KNOWLEDGE) == (
+        "age 63, back and leg pain for 52 weeks (28 of structured care), 1 symptomatic level, "
+        "grade I degenerative slip, severe stenosis"
+    )
+    urgent = {**BASE, "symptom_duration_weeks": 1, "conservative_care_weeks": 0, "slip_grade": 0, "slip_type": "none"}
+    urgent |= {"stenosis": None, "cauda_equina_syndrome": True, "levels": 2, "back_pain": False}
+    assert explore.summary(urgent) == (
+        "age 63, leg pain for 1 week, no structured care yet, 2 symptomatic levels, no slip, stenosis not known, "
+        "red flag: cauda equina syndrome"
+    )
+    fused = {**BASE, "prior_fusion": "pseudarthrosis", "disc_herniation": "recurrent", "slip_type": "isthmic"}
+    assert explore.summary({**fused, "slip_grade": 0}).endswith(
+        "a pars defect without a slip, severe stenosis, disc herniation (recurrent), previous fusion (pseudarthrosis)"
+    )
+    with pytest.raises(InputError):
+        explore.summary({"age": 50})
