@@ -3,7 +3,8 @@
 Exhaustive where the language makes it finite. A comparison only distinguishes the
 regions either side of its thresholds, so a field's candidate values (each threshold,
 one step either side, null, every allowed string or boolean) stand for all of its
-values; the checks run both readings on every combination of them:
+values; the checks run both readings on every combination of them. The settings (the
+jurisdiction) are gridded like fields: a condition that names one runs under each of its values.
 
 - every red flag, over the product of its fields' candidates;
 - every finding, over the product of the candidates of every field it depends on
@@ -27,7 +28,7 @@ from decision_aid import conditions as cond
 from decision_aid import reading
 from decision_aid.engine import Engine
 from decision_aid.knowledge import Compiled, Knowledge, candidate_values
-from decision_aid.vocabulary import fields
+from decision_aid.vocabulary import condition_fields, fields
 
 # Above this many combinations of finding-state witnesses, a rule's findings vary one at a time.
 _MAX_CONTEXTS = 81
@@ -57,7 +58,9 @@ class Report:
 def compare(knowledge: Knowledge, engine: Engine | None = None, limit: int = 20) -> Report:
     """Run both readings on every grid point; stop after `limit` divergences."""
     engine = engine or Engine(knowledge)
-    grids = {n: candidate_values(s, knowledge.thresholds.get(n, set()), with_null=True) for n, s in fields().items()}
+    # every input field and every setting: a condition that names the jurisdiction is run under both
+    vocabulary = condition_fields()
+    grids = {n: candidate_values(s, knowledge.thresholds.get(n, set()), with_null=True) for n, s in vocabulary.items()}
     found: list[Divergence] = []
     passes = 0
     witnesses: dict[str, dict[str, dict[str, Any]]] = {}  # finding -> state -> values giving it
@@ -106,14 +109,15 @@ def compare(knowledge: Knowledge, engine: Engine | None = None, limit: int = 20)
 
 
 def _base() -> dict[str, Any]:
-    """A value for every field that is never null (its default, else its first candidate),
-    so that a pass derives every finding; the grids vary the fields under test."""
-    from decision_aid.models import PatientFactors
+    """A value for every field that is never null (its default, else its first candidate) and
+    every setting (its default), so that a pass derives every finding; the grids vary the fields
+    and settings under test."""
+    from decision_aid.models import SETTINGS, PatientFactors
 
     global _BASE
     if _BASE is not None:
         return _BASE
-    base = {}
+    base: dict[str, Any] = {name: values[0] for name, values in SETTINGS.items()}  # the first is the default
     for name, info in PatientFactors.model_fields.items():
         spec = fields()[name]
         if not spec.nullable:

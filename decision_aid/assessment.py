@@ -18,6 +18,7 @@ from decision_aid.models import (
     Finding,
     PatientFactors,
     parse_factors,
+    parse_jurisdiction,
 )
 
 
@@ -33,22 +34,39 @@ class DecisionAid:
         # reruns ask about the same values again and again; a pass is ~1 ms, a lookup ~10 µs.
         self._verdicts_of = functools.lru_cache(maxsize=4096)(self._run_verdicts)
 
-    def verdicts(self, values: dict[str, Any]) -> dict[str, str]:
-        """option -> verdict for known values (one engine pass, remembered): for what-if searches."""
-        return dict(self._verdicts_of(tuple(sorted(values.items()))))
+    def verdicts(self, values: dict[str, Any], jurisdiction: str | None = None) -> dict[str, str]:
+        """option -> verdict for known values (one engine pass, remembered): for what-if searches.
+
+        The jurisdiction is `jurisdiction` if given, else the one among `values` (an explained
+        assessment's facts carry it), else the default; it is part of what is remembered.
+        """
+        facts = dict(values)
+        if jurisdiction is not None or "jurisdiction" not in facts:
+            facts["jurisdiction"] = parse_jurisdiction(jurisdiction)
+        return dict(self._verdicts_of(tuple(sorted(facts.items()))))
 
     def _run_verdicts(self, items: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, str], ...]:
         return tuple(aggregation.verdicts_only(self.knowledge, self.engine.run(dict(items))).items())
 
-    def assess(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
-        return self.explain(factors).assessment
+    def assess(
+        self, factors: PatientFactors | dict[str, Any] | str | bytes, jurisdiction: str | None = None
+    ) -> Assessment:
+        """The assessment under `jurisdiction` ('uk', the default, or 'us')."""
+        return self.explain(factors, jurisdiction).assessment
 
-    def explain(self, factors: PatientFactors | dict[str, Any] | str | bytes) -> Explained:
-        """The assessment with its reasoning trace (facts, findings, rules fired)."""
+    def explain(
+        self, factors: PatientFactors | dict[str, Any] | str | bytes, jurisdiction: str | None = None
+    ) -> Explained:
+        """The assessment with its reasoning trace (facts, findings, rules fired).
+
+        `jurisdiction`: 'uk' (None means it, the default) or 'us'; anything else raises InputError
+        naming `jurisdiction`. It joins the engine's facts; missing information never varies it.
+        """
+        where = parse_jurisdiction(jurisdiction)
         patient = parse_factors(factors)
-        values = patient.known_values()
+        values = {**patient.known_values(), "jurisdiction": where}
         result = self.engine.run(values)
-        options = aggregation.decide(self.knowledge, result)
+        options = aggregation.decide(self.knowledge, result, where)
         missing_info, passes = missing.search(
             self.dependencies,
             values,
@@ -59,16 +77,17 @@ class DecisionAid:
         )
         assessment = Assessment(
             urgent_referral=result.urgent,
-            alerts=self._alerts(result),
+            alerts=self._alerts(result, where),
             options=options,
             findings=self._findings(result),
             missing_information=missing_info,
             knowledge_version=self.knowledge.version,
+            jurisdiction=where,
         )
         return Explained(patient, values, result, assessment, passes)
 
-    def _alerts(self, result: PassResult) -> list[Alert]:
-        flags = [self.knowledge.by_id[f].spec for f in result.red_flags]
+    def _alerts(self, result: PassResult, jurisdiction: str) -> list[Alert]:
+        flags = [self.knowledge.by_id[f].spec.in_(jurisdiction) for f in result.red_flags]
         return sorted((Alert(code=f.alert_code, message=f.alert) for f in flags), key=lambda a: a.code)
 
     def _findings(self, result: PassResult) -> list[Finding]:
@@ -91,7 +110,7 @@ class Explained:
     """An assessment with what produced it."""
 
     patient: PatientFactors
-    facts: dict[str, Any]
+    facts: dict[str, Any]  # what the engine was given: the known factors and the jurisdiction
     result: PassResult
     assessment: Assessment
     missing_passes: int
@@ -111,9 +130,9 @@ def default_aid() -> DecisionAid:
     return _default
 
 
-def assess(factors: PatientFactors | dict[str, Any] | str | bytes) -> Assessment:
-    """Assess one patient with the knowledge base in rules/.
+def assess(factors: PatientFactors | dict[str, Any] | str | bytes, jurisdiction: str | None = None) -> Assessment:
+    """Assess one patient with the knowledge base in rules/, under `jurisdiction` ('uk', the default, or 'us').
 
-    Raises InputError (naming each bad field) for invalid factors.
+    Raises InputError (naming each bad field, or `jurisdiction`) for invalid factors or jurisdiction.
     """
-    return default_aid().assess(factors)
+    return default_aid().assess(factors, jurisdiction)

@@ -71,15 +71,15 @@ def split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-def assess_line(numbered: tuple[int, bytes]) -> tuple[str, str]:
-    """One line -> ("ok" | "invalid" | "failed", output JSON line)."""
+def assess_line(numbered: tuple[int, bytes], jurisdiction: str | None = None) -> tuple[str, str]:
+    """One line -> ("ok" | "invalid" | "failed", output JSON line), assessed under `jurisdiction`."""
     from decision_aid.assessment import assess
 
     number, raw = numbered
     try:
         if not raw.strip():
             raise InputError([])
-        return "ok", assess(raw).model_dump_json()
+        return "ok", assess(raw, jurisdiction).model_dump_json()
     except InputError as error:
         message = str(error) or "empty line: expected one patient as a JSON object"
         return "invalid", json.dumps({"line": number, "error": message})
@@ -93,34 +93,41 @@ def run_batch(
     progress: TextIO,
     workers: int | None = None,
     counts: Counts | None = None,
+    jurisdiction: str | None = None,
 ) -> Counts:
-    """Assess every line, writing one result line to `out` per input line, in order.
+    """Assess every line under `jurisdiction` ('uk', the default, or 'us'), writing one result line
+    to `out` per input line, in order.
 
     Pass `counts` to know how far a run got when it raises (Ctrl-C, a dead worker, a write error).
     """
+    from decision_aid.models import parse_jurisdiction
+
+    jurisdiction = parse_jurisdiction(jurisdiction)  # a bad one fails here, not once per line
     numbered = list(enumerate(lines, start=1))
     workers = workers or os.cpu_count() or 1
     counts = counts if counts is not None else Counts()
     bar = _Progress(len(numbered), progress)
     try:
         if workers > 1 and len(numbered) >= _POOL_THRESHOLD:
-            _run_pool(numbered, workers, out, counts, bar)
+            _run_pool(numbered, workers, out, counts, bar, jurisdiction)
         else:
-            _collect(map(assess_line, numbered), out, counts, bar)
+            _collect((assess_line(n, jurisdiction) for n in numbered), out, counts, bar)
     finally:
         bar.close()
     return counts
 
 
-def _run_pool(numbered: list[tuple[int, bytes]], workers: int, out: BinaryIO, counts: Counts, bar: _Progress) -> None:
+def _run_pool(
+    numbered: list[tuple[int, bytes]], workers: int, out: BinaryIO, counts: Counts, bar: _Progress, jurisdiction: str
+) -> None:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     processes: list[BaseProcess] = []
     try:
         chunks = [numbered[i : i + _CHUNK] for i in range(0, len(numbered), _CHUNK)]
         with _ctrl_c_ignored():  # the workers start ignoring it (see _start_worker)
-            futures = [pool.submit(_assess_chunk, chunk) for chunk in chunks[:workers]]
-        futures += [pool.submit(_assess_chunk, chunk) for chunk in chunks[workers:]]
+            futures = [pool.submit(_assess_chunk, chunk, jurisdiction) for chunk in chunks[:workers]]
+        futures += [pool.submit(_assess_chunk, chunk, jurisdiction) for chunk in chunks[workers:]]
         processes = _workers(pool)  # all started by now: one per submit, up to `workers`
         for future in futures:
             _collect(_result(future, processes), out, counts, bar)
@@ -134,8 +141,8 @@ def _run_pool(numbered: list[tuple[int, bytes]], workers: int, out: BinaryIO, co
     pool.shutdown()
 
 
-def _assess_chunk(chunk: list[tuple[int, bytes]]) -> list[tuple[str, str]]:
-    return [assess_line(numbered) for numbered in chunk]
+def _assess_chunk(chunk: list[tuple[int, bytes]], jurisdiction: str) -> list[tuple[str, str]]:
+    return [assess_line(numbered, jurisdiction) for numbered in chunk]
 
 
 @contextmanager

@@ -8,6 +8,8 @@ random valid patients, on one warm process unless said otherwise:
 - a full assess() with its missing information (budget: median < 10 ms, p99 < 30 ms);
 - a Consultation rerun with "what would change it" (budget: < 200 ms): its computation,
   and the whole page script through Streamlit's AppTest when the app is installed;
+- one patient handout PDF, made from an assessment already made, as the Consultation
+  page's download does, over the examples and 60 random patients (budget: median < 0.5 s);
 - a 10,000-patient batch on every core (budget: < 60 s);
 - `decision-aid assess` as a new process (budget: < 1 s).
 """
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m decision_aid.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=2000, help="seeded random patients (default 2000)")
     parser.add_argument("--batch", type=int, default=10_000, help="patients in the batch run (default 10000)")
+    parser.add_argument(
+        "--handouts", type=int, default=60, help="random patients' handouts, besides the examples (default 60)"
+    )
     parser.add_argument("--examples", type=Path, default=None, help="folder of example patient JSON files")
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
@@ -79,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             f"median {page[0]:.0f} ms, max {page[1]:.0f} ms",
             page[0] < 200,
         )
+
+    handout = _handout_seconds(aid, examples + random_patients(args.handouts, seed=args.seed + 2))
+    failures += _report(
+        f"patient handout PDF ({len(examples)} examples + {args.handouts} random)",
+        f"median {handout[0]:.2f} s, max {handout[1]:.2f} s",
+        handout[0] < 0.5,
+    )
 
     seconds = _batch_seconds(args.batch, args.seed)
     failures += _report(
@@ -191,6 +203,23 @@ def _page_rerun_ms(patient: dict[str, Any], reruns: int = 12) -> tuple[float, fl
         if at.exception:
             raise SystemExit(f"the Consultation page failed: {at.exception}")
     return statistics.median(times[2:]), max(times[2:])
+
+
+def _handout_seconds(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float]:
+    """Time to make one handout PDF (its content and drawing) from an assessment already made,
+    as the Consultation page's download button does, in a warm process: median and max."""
+    from decision_aid.handout import build_handout
+    from decision_aid.patient_view import view_of
+
+    view = view_of(aid.knowledge)
+    done = [aid.explain(p) for p in patients]
+    build_handout(done[0].patient, view=view, assessment=done[0].assessment)  # warm up: fonts parsed once
+    times = []
+    for explained in done:
+        start = time.perf_counter()
+        build_handout(explained.patient, view=view, assessment=explained.assessment)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), max(times)
 
 
 def _batch_seconds(count: int, seed: int) -> float:

@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("assess", help="assess one patient (JSON file, or - for standard input)")
     p.add_argument("file", help="patient JSON file, or - for standard input")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    _jurisdiction_option(p)
     p.set_defaults(run=_assess)
 
     p = commands.add_parser("batch", help="assess one patient per line of a JSONL file")
@@ -136,11 +137,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if the run stops early, keep the results so far in OUTPUT.partial (default: nothing is written)",
     )
+    _jurisdiction_option(p)
     p.set_defaults(run=_batch)
 
     p = commands.add_parser("handout", help="write the patient handout (PDF) for one patient")
     p.add_argument("file", help="patient JSON file, or - for standard input")
     p.add_argument("-o", "--output", required=True, help="PDF file to write")
+    _jurisdiction_option(p)
     p.set_defaults(run=_handout)
 
     p = commands.add_parser("schema", help="print the input JSON Schema")
@@ -152,6 +155,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, default=None, help="knowledge base directory (default: the bundled rules/)")
     check.set_defaults(run=_rules_check)
     return parser
+
+
+def _jurisdiction_option(parser: argparse.ArgumentParser) -> None:
+    """--jurisdiction uk|us on every command that assesses; a bad value is a usage error (exit 1)."""
+    from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS
+
+    parser.add_argument(
+        "--jurisdiction",
+        choices=JURISDICTIONS,
+        default=DEFAULT_JURISDICTION,
+        help=f"whose guidance and device labels the verdicts follow: {' or '.join(JURISDICTIONS)} "
+        f"(default: {DEFAULT_JURISDICTION})",
+    )
 
 
 def _open(path: str) -> BinaryIO:
@@ -197,7 +213,7 @@ def _assess(args: argparse.Namespace) -> int:
     from decision_aid.assessment import assess
     from decision_aid.text import summary
 
-    assessment = assess(_read(args.file))
+    assessment = assess(_read(args.file), args.jurisdiction)
     if args.format == "json":
         print(assessment.model_dump_json(indent=2))
     else:
@@ -220,10 +236,17 @@ def _batch(args: argparse.Namespace) -> int:
     before = _identity(args.output)
     try:
         if target is None:
-            run_batch(lines, sys.stdout.buffer, sys.stderr, workers=args.workers, counts=counts)
+            run_batch(
+                lines,
+                sys.stdout.buffer,
+                sys.stderr,
+                workers=args.workers,
+                counts=counts,
+                jurisdiction=args.jurisdiction,
+            )
         else:
             with target as out:
-                run_batch(lines, out, sys.stderr, workers=args.workers, counts=counts)
+                run_batch(lines, out, sys.stderr, workers=args.workers, counts=counts, jurisdiction=args.jurisdiction)
     except (KeyboardInterrupt, Terminated, WorkerDied, OSError) as error:
         written = target is not None and _identity(args.output) not in (before, None)
         raise _Stopped(_how_far(error, counts, len(lines), args.output, target, written)) from None
@@ -286,7 +309,8 @@ def _handout(args: argparse.Namespace) -> int:
     before = _identity(args.output)
     try:
         aid = default_aid()  # the entry point's DecisionAid, passed down to the handout
-        write_handout(data, args.output, aid=aid, view=view_of(aid.knowledge))
+        assessment = aid.assess(data, args.jurisdiction)  # the handout shows this assessment (its jurisdiction)
+        write_handout(data, args.output, aid=aid, view=view_of(aid.knowledge), assessment=assessment)
     except (KeyboardInterrupt, Terminated, OSError) as error:
         if isinstance(error, OSError):
             what = f"error: could not write {args.output}: {error.strerror or error}"

@@ -70,9 +70,13 @@ def what_would_change(
     factors: PatientFactors | dict[str, Any],
     explained: Explained | None = None,
     limit: int = MAX_PER_OPTION,
+    jurisdiction: str | None = None,
 ) -> dict[str, list[Suggestion]]:
-    """option -> up to `limit` suggestions, improvements first, then the smallest changes."""
-    explained = explained or aid.explain(factors)
+    """option -> up to `limit` suggestions, improvements first, then the smallest changes.
+
+    The jurisdiction is that of `explained` (else `jurisdiction`, else the default); it is never varied.
+    """
+    explained = explained or aid.explain(factors, jurisdiction)
     result = explained.result
     if result.urgent:
         return {o: [] for o in OPTIONS}

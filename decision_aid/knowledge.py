@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from decision_aid import conditions as cond
 from decision_aid import reading
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
-from decision_aid.models import Effect, Option
+from decision_aid.models import JURISDICTIONS, Effect, Jurisdiction, Option
 from decision_aid.rules_files import read_yaml, rules_dir
-from decision_aid.vocabulary import FieldSpec, fields, load_fields
+from decision_aid.vocabulary import FieldSpec, condition_fields, load_fields, load_settings
 
 # ---- file schemas ---------------------------------------------------------------
 
@@ -54,7 +54,33 @@ class FindingSpec(_Spec):
     reviewed: dt.date
 
 
-class RedFlagSpec(_Spec):
+class JurisdictionText(_Spec):
+    """A rule's or red flag's words in one jurisdiction, where they differ from the default (uk) words."""
+
+    label: str | None = None
+    alert: str | None = None
+    explanation: str | None = None
+    note: str | None = None
+    patient_explanation: str | None = None
+
+
+class _InJurisdiction(_Spec):
+    """Words that differ by jurisdiction (`in_jurisdiction: {us: {explanation: ...}}`); the condition,
+    effects and evidence are the same everywhere (a rule that applies in one jurisdiction only names it
+    in its condition)."""
+
+    in_jurisdiction: dict[Jurisdiction, JurisdictionText] = Field(default_factory=dict)
+
+    def in_(self, jurisdiction: str | None) -> Any:
+        """This spec with the words of `jurisdiction` (itself where none differ)."""
+        words = self.in_jurisdiction.get(jurisdiction) if jurisdiction else None
+        if words is None:
+            return self
+        changes = {k: v for k, v in words.model_dump().items() if v is not None and k in type(self).model_fields}
+        return self.model_copy(update=changes)
+
+
+class RedFlagSpec(_InJurisdiction):
     id: str = Field(pattern=RULE_ID)
     label: str  # a short clinical phrase for tiles and letters (checked by `check_label`)
     when: str
@@ -65,8 +91,15 @@ class RedFlagSpec(_Spec):
     evidence: list[str] = Field(min_length=1)
     reviewed: dt.date
 
+    @model_validator(mode="after")
+    def _words(self) -> RedFlagSpec:
+        for words in self.in_jurisdiction.values():
+            if words.note is not None:
+                raise ValueError("in_jurisdiction: a red flag has no note")
+        return self
 
-class RuleSpec(_Spec):
+
+class RuleSpec(_InJurisdiction):
     id: str = Field(pattern=RULE_ID)
     label: str  # a short clinical phrase for tiles and letters (checked by `check_label`)
     options: list[Option] = Field(min_length=1)
@@ -87,6 +120,13 @@ class RuleSpec(_Spec):
             raise ValueError("an effect is listed twice")
         if self.effects and not self.explanation:
             raise ValueError("a rule with effects needs an explanation")
+        for words in self.in_jurisdiction.values():
+            if words.alert is not None:
+                raise ValueError("in_jurisdiction: only a red flag has an alert")
+            if words.note is not None and not self.note:
+                raise ValueError("in_jurisdiction: a note for a rule with effects (give its explanation)")
+            if words.explanation is not None and not self.effects:
+                raise ValueError("in_jurisdiction: an explanation for a note (give its note)")
         return self
 
     @property
@@ -222,10 +262,11 @@ class _Loader:
         version = str(meta.get("version", ""))
         if not version:
             self.problem("knowledge.yaml", "", "needs a 'version'")
-        try:
-            load_fields(self.dir)  # the field declarations agree with the contract
-        except KnowledgeError as error:
-            self.problems.extend(error.problems)
+        for check in (load_fields, load_settings):  # the field and setting declarations agree with the contract
+            try:
+                check(self.dir)
+            except KnowledgeError as error:
+                self.problems.extend(error.problems)
 
         cited = self.specs(self.read("bibliography.yaml", "citations"), Citation)
         self.check_ids(cited)
@@ -251,8 +292,8 @@ class _Loader:
         tags = {t for _, s in rules for t in s.tags}
         for name in finding_ids & tags:
             self.problem("options/", name, "a tag has the same name as a finding")
-        for name in (finding_ids | tags) & set(fields()):
-            self.problem("findings.yaml", name, "a finding or tag has the same name as an input field")
+        for name in (finding_ids | tags) & set(condition_fields()):
+            self.problem("findings.yaml", name, "a finding or tag has the same name as an input field or setting")
 
         compiled_flags = _present(self.compile(f, s, s.when, allow_states=set()) for f, s in red_flags)
         compiled_findings = _present(self.compile_finding(f, s, finding_ids) for f, s in findings)
@@ -285,21 +326,30 @@ class _Loader:
             seen.setdefault(spec.id, file)
 
     def check_labels(self, specs: list[tuple[str, Any]]) -> None:
-        """Each label reads as words for people; no two rules of one option share a label."""
-        seen: dict[tuple[str, str], str] = {}  # (option, label) -> the rule that has it
-        for file, spec in specs:
-            for message in check_label(spec.label, spec.id):
-                self.problem(file, spec.id, message)
-            for option in getattr(spec, "options", ()):
-                key = (option, " ".join(spec.label.split()).casefold())
-                if key in seen:
-                    self.problem(
-                        file,
-                        spec.id,
-                        f"label {spec.label!r} is also the label of {seen[key]} ({option}): "
-                        "the two would read the same on a tile",
-                    )
-                seen.setdefault(key, spec.id)
+        """Each label reads as words for people; no two rules of one option share a label (in any jurisdiction)."""
+        reported: set[tuple[str, str, str]] = set()
+
+        def problem(file: str, rule_id: str, message: str) -> None:
+            if (file, rule_id, message) not in reported:
+                reported.add((file, rule_id, message))
+                self.problem(file, rule_id, message)
+
+        for jurisdiction in JURISDICTIONS:
+            seen: dict[tuple[str, str], str] = {}  # (option, label) -> the rule that has it
+            for file, spec in specs:
+                spec = spec.in_(jurisdiction) if isinstance(spec, _InJurisdiction) else spec
+                for message in check_label(spec.label, spec.id):
+                    problem(file, spec.id, message)
+                for option in getattr(spec, "options", ()):
+                    key = (option, " ".join(spec.label.split()).casefold())
+                    if key in seen:
+                        problem(
+                            file,
+                            spec.id,
+                            f"label {spec.label!r} is also the label of {seen[key]} ({option}): "
+                            "the two would read the same on a tile",
+                        )
+                    seen.setdefault(key, spec.id)
 
     def compile(self, file: str, spec: Any, text: str, allow_states: set[str]) -> Compiled | None:
         expr = self.parse(file, spec.id, text, allow_states)
@@ -350,7 +400,8 @@ class _Loader:
         """Exactly one state of each finding holds at every point of its threshold grid."""
         for finding in knowledge.findings:
             names = sorted(finding_fields(knowledge, finding.spec.id))
-            grids = [candidate_values(fields()[n], knowledge.thresholds.get(n, set()), with_null=True) for n in names]
+            vocabulary = condition_fields()
+            grids = [candidate_values(vocabulary[n], knowledge.thresholds.get(n, set()), with_null=True) for n in names]
             for combo in itertools.product(*grids):
                 values = {n: v for n, v in zip(names, combo, strict=True) if v is not None}
                 states = reading.derive_states(knowledge, values, upto=finding.spec.id)
@@ -373,7 +424,7 @@ def check_condition(text: str, allow_states: set[str]) -> tuple[cond.Expr | None
     except cond.ConditionSyntaxError as error:
         return None, [str(error)]
     problems: list[str] = []
-    vocabulary = fields()
+    vocabulary = condition_fields()
     for atom in cond.atoms(expr):
         if isinstance(atom, cond.State):
             if atom.name not in allow_states:

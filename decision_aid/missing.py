@@ -32,7 +32,7 @@ from decision_aid.knowledge import (
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
 from decision_aid.reading import derive_states, fired_effects, holds, undecided_fields
 from decision_aid.verdicts import aggregate
-from decision_aid.vocabulary import fields
+from decision_aid.vocabulary import condition_fields, fields
 
 Reassess = Callable[[dict[str, Any]], dict[str, str]]
 
@@ -180,7 +180,8 @@ def undecided_groups(deps: Dependencies, values: dict[str, Any], result: PassRes
         if not direct.issubset(values):  # only a null field can leave a condition undecided
             for name in undecided_fields(c.expr, values, states) - grouped:
                 groups.setdefault((name,), set()).update(c.spec.options)
-    return {g: groups[g] for g in sorted(groups) if all(fields()[f].nullable for f in g)}
+    vocabulary = condition_fields()  # a setting (the jurisdiction) is never null, so never missing
+    return {g: groups[g] for g in sorted(groups) if all(vocabulary[f].nullable for f in g)}
 
 
 def search(

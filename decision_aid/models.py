@@ -38,6 +38,24 @@ FindingState = Literal["present", "absent", "unknown"]
 Level = Literal["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
 Grade4 = Literal["none", "mild", "moderate", "severe"]
 
+# The jurisdiction: a setting of the assessment (whose guidance and device labels apply), never a
+# patient factor. It is part of the engine's facts and of the condition vocabulary.
+Jurisdiction = Literal["uk", "us"]
+JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+DEFAULT_JURISDICTION = "uk"
+# Settings the engine reads beside the patient's factors: name -> allowed values (the first is the default).
+SETTINGS: dict[str, tuple[str, ...]] = {"jurisdiction": JURISDICTIONS}
+
+
+def parse_jurisdiction(value: Any) -> str:
+    """The jurisdiction to assess under (None: the default, 'uk'); InputError naming `jurisdiction` otherwise."""
+    if value is None:
+        return DEFAULT_JURISDICTION
+    if isinstance(value, str) and value in JURISDICTIONS:
+        return value
+    allowed = ", ".join(json.dumps(v) for v in JURISDICTIONS)
+    raise InputError([InputProblem("jurisdiction", f"got {show(value)}; allowed: {allowed}")])
+
 
 def _whole_number(value: Any) -> Any:
     """A whole-number float (63.0) is an integer, as the contract says; 63.5 stays invalid."""
@@ -119,6 +137,40 @@ class PatientFactors(BaseModel):
     prefers_motion_preservation: bool = Field(
         False, description="the patient's stated wish; never an indication by itself"
     )
+    # ---- version 2 (contract.md, "Version 2 additions") ----
+    leg_symptom_pattern: Literal["claudication", "radicular", "both"] | None = Field(
+        None,
+        description="only with leg pain; claudication = buttock or leg pain on standing or walking, eased by "
+        "sitting or bending forward; radicular = pain in one nerve root's territory, also at rest",
+    )
+    flexion_relief: bool | None = Field(
+        None, description="only with leg pain: leg, buttock or groin pain eases on bending forward"
+    )
+    prior_index_surgery: Literal["none", "discectomy", "laminotomy", "laminectomy", "facetectomy"] | None = Field(
+        None,
+        description="the most extensive earlier operation at the symptomatic level(s); laminotomy = part of a "
+        "lamina removed, spinous process kept; laminectomy = lamina and spinous process removed; facetectomy = "
+        "more than half a facet joint removed; other than none only with prior_decompression",
+    )
+    prior_motion_implant: Literal["none", "dynamic_stabilisation", "interlaminar_device", "disc_replacement"] = Field(
+        "none",
+        description="a motion-preserving implant in the lumbar spine: a pedicle-screw dynamic system (Dynesys "
+        "type), an interlaminar or interspinous device (Coflex type), a disc replacement",
+    )
+    motion_implant_state: Literal["working", "mechanical_failure", "symptoms_at_implant", "adjacent_level"] | None = (
+        Field(
+            None,
+            description="only with an implant; working = intact, symptoms from neither its level nor the next; "
+            "mechanical_failure = loosening, breakage, migration or subsidence, with symptoms; symptoms_at_implant "
+            "= symptoms from the implanted level, implant intact; adjacent_level = symptoms from the next level",
+        )
+    )
+    slip_direction: Literal["antero", "retro"] | None = Field(
+        None, description="only with a slip; retro only with a degenerative slip"
+    )
+    slip_levels: _whole(1, 5) | None = Field(
+        None, description="levels with a slip; only with a slip, at most the symptomatic levels"
+    )
 
     @model_validator(mode="after")
     def _cross_field_checks(self) -> PatientFactors:
@@ -133,6 +185,7 @@ class PatientFactors(BaseModel):
             problems.append(("adjacent_segment_disease", "needs a previous fusion (prior_fusion other than 'none')"))
         if self.prior_fusion == "none" and self.months_since_fusion is not None:
             problems.append(("months_since_fusion", "given only when prior_fusion is not 'none'"))
+        problems += self._version_2_problems()
         if problems:
             raise ValidationError.from_exception_data(
                 "PatientFactors",
@@ -147,11 +200,41 @@ class PatientFactors(BaseModel):
             )
         return self
 
+    def _version_2_problems(self) -> list[tuple[str, str]]:
+        """The cross-field checks of the version 2 fields, each naming the field that must change."""
+        problems: list[tuple[str, str]] = []
+        if not self.leg_pain:
+            for name in ("leg_symptom_pattern", "flexion_relief"):
+                if getattr(self, name) is not None:
+                    problems.append((name, "given only with leg pain (leg_pain true)"))
+        surgery = self.prior_index_surgery
+        if surgery not in (None, "none") and not self.prior_decompression:
+            problems.append(("prior_index_surgery", f"'{surgery}' needs prior_decompression true"))
+        if surgery == "none" and self.prior_decompression:
+            problems.append(("prior_index_surgery", "'none' contradicts prior_decompression true"))
+        elif surgery == "none" and self.disc_herniation == "recurrent":
+            problems.append(
+                ("prior_index_surgery", "'none' contradicts a recurrent disc herniation (at an operated level)")
+            )
+        if self.prior_motion_implant == "none" and self.motion_implant_state is not None:
+            problems.append(("motion_implant_state", "given only with an implant (prior_motion_implant not 'none')"))
+        for name in ("slip_direction", "slip_levels"):
+            if self.slip_grade == 0 and getattr(self, name) is not None:
+                problems.append((name, "given only with a slip (slip_grade 1 or more)"))
+        if self.slip_direction == "retro" and self.slip_grade > 0 and self.slip_type != "degenerative":
+            problems.append(("slip_direction", "'retro' only with slip_type 'degenerative'"))
+        if self.slip_levels is not None and self.slip_levels > self.levels and self.slip_grade > 0:
+            problems.append(("slip_levels", "cannot exceed levels"))
+        return problems
+
     @classmethod
     def allows(cls, values: dict[str, Any]) -> bool:
-        """Do these known values pass every range and cross-field check? (for what-if searches)"""
+        """Do these known values pass every range and cross-field check? (for what-if searches)
+
+        Settings the engine reads beside the factors (the jurisdiction) are not factors and are left out.
+        """
         try:
-            cls.model_validate(values)
+            cls.model_validate({k: v for k, v in values.items() if k not in SETTINGS})
         except ValidationError:
             return False
         return True
@@ -312,3 +395,4 @@ class Assessment(_Out):
     findings: list[Finding]
     missing_information: list[MissingInformation]
     knowledge_version: str
+    jurisdiction: Jurisdiction  # whose guidance and device labels the verdicts follow (uk, the default, or us)

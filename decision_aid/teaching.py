@@ -25,10 +25,20 @@ from decision_aid.assessment import DecisionAid, Explained
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge, load
 from decision_aid.labels import describe_condition, field_label, show_value
-from decision_aid.models import OPTIONS, Assessment, Option, PatientFactors, Verdict, parse_factors
+from decision_aid.models import (
+    DEFAULT_JURISDICTION,
+    OPTIONS,
+    Assessment,
+    Jurisdiction,
+    Option,
+    PatientFactors,
+    Verdict,
+    parse_factors,
+)
 from decision_aid.reading import holds
 from decision_aid.rules_files import read_yaml, rules_dir
 from decision_aid.verdicts import aggregate
+from decision_aid.vocabulary import settings
 
 
 def cases_dir() -> Path:
@@ -54,6 +64,8 @@ class CaseSpec(BaseModel):
     topics: list[str] = Field(default_factory=list)
     history: str
     factors: dict[str, Any]
+    # the setting the case is assessed under (not a patient factor); its verdicts are the engine's under it
+    jurisdiction: Jurisdiction = DEFAULT_JURISDICTION
     expected: dict[Option, Verdict]
     teaching_points: list[TeachingPoint] = Field(min_length=1)
     reviewed: dt.date
@@ -72,6 +84,11 @@ class Case:
     @property
     def title(self) -> str:
         return self.spec.title
+
+    @property
+    def jurisdiction(self) -> str:
+        """The jurisdiction to assess the case under: `aid.explain(case.patient, case.jurisdiction)`."""
+        return self.spec.jurisdiction
 
 
 def load_cases(directory: Path | None = None, knowledge: Knowledge | None = None) -> list[Case]:
@@ -286,6 +303,12 @@ def reasoning(explained: Explained, knowledge: Knowledge) -> Reasoning:
     everything = explained.patient.model_dump()
     shown = knowledge.thresholds
     facts = tuple(FactStep(n, field_label(n), show_value(n, v, shown)) for n, v in everything.items() if v is not None)
+    # the settings sent with the factors (the jurisdiction), in their declared words
+    facts += tuple(
+        FactStep(n, spec.label, spec.value_words.get(explained.facts[n], explained.facts[n]))
+        for n, spec in settings().items()
+        if n in explained.facts
+    )
     unknown = tuple(FactStep(n, field_label(n), show_value(n, None, shown)) for n, v in everything.items() if v is None)
     flags = tuple(_rule_step(knowledge, f, "red flag") for f in result.red_flags)
     findings = tuple(
@@ -362,7 +385,7 @@ def consistency_problems(cases: list[Case], aid: DecisionAid) -> list[KnowledgeP
     played no part in the case: after a rule change, these cases' teaching points need re-reading."""
     problems = []
     for case in cases:
-        steps = reasoning(aid.explain(case.patient), aid.knowledge)
+        steps = reasoning(aid.explain(case.patient, case.jurisdiction), aid.knowledge)
         for option in OPTIONS:
             engine = steps.assessment.options[option].verdict
             if case.spec.expected[option] != engine:

@@ -7,6 +7,7 @@ import textwrap
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.missing import by_test
 from decision_aid.models import Assessment
+from decision_aid.vocabulary import settings
 
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."
 
@@ -14,7 +15,8 @@ _EFFECT_MARKS = {"supports": "+", "cautions": "!", "opposes": "-", "excludes": "
 
 
 def summary(assessment: Assessment) -> str:
-    lines = [f"decision_aid assessment (knowledge {assessment.knowledge_version})", DISCLAIMER, ""]
+    where = settings()["jurisdiction"].value_words[assessment.jurisdiction]
+    lines = [f"decision_aid assessment (knowledge {assessment.knowledge_version}, {where} guidance)", DISCLAIMER, ""]
     if assessment.urgent_referral:
         lines.append("URGENT REFERRAL: not an elective discussion.")
         lines += [f"  * {a.message}" for a in assessment.alerts]

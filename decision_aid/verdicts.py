@@ -49,23 +49,27 @@ def verdicts_only(knowledge: Knowledge, result: PassResult) -> dict[str, str]:
     return {o: aggregate(e for c in rules for e in c.spec.effects) for o, rules in fired_for(knowledge, result).items()}
 
 
-def decide(knowledge: Knowledge, result: PassResult) -> dict[str, OptionAssessment]:
-    """Every option's verdict, reasons and notes from one pass."""
+def decide(knowledge: Knowledge, result: PassResult, jurisdiction: str | None = None) -> dict[str, OptionAssessment]:
+    """Every option's verdict, reasons and notes from one pass, in the words of `jurisdiction`
+    (a rule or red flag may word itself differently there; None: the default words)."""
     if result.urgent:
         flags = [knowledge.by_id[f] for f in result.red_flags]
-        reasons = sorted((_reason(c, "excludes") for c in flags), key=lambda r: r.rule_id)
+        reasons = sorted((_reason(c, "excludes", jurisdiction) for c in flags), key=lambda r: r.rule_id)
         return {o: OptionAssessment(verdict="not_applicable", reasons=reasons, notes=[]) for o in OPTIONS}
-    return {o: _decide_option(knowledge, o, rules) for o, rules in fired_for(knowledge, result).items()}
+    return {o: _decide_option(knowledge, o, rules, jurisdiction) for o, rules in fired_for(knowledge, result).items()}
 
 
-def _decide_option(knowledge: Knowledge, option: str, concerning: list[Compiled]) -> OptionAssessment:
-    reasons = [_reason(c, effect) for c in concerning for effect in c.spec.effects]
+def _decide_option(
+    knowledge: Knowledge, option: str, concerning: list[Compiled], jurisdiction: str | None
+) -> OptionAssessment:
+    reasons = [_reason(c, effect, jurisdiction) for c in concerning for effect in c.spec.effects]
     verdict = aggregate(r.effect for r in reasons)
     if verdict == "not_applicable":
         reasons = [r for r in reasons if r.effect == "excludes"]
     elif not any(r.effect == "supports" for r in reasons):
-        reasons.append(_reason(knowledge.fallback, "opposes"))
-    notes = [Note(rule_id=c.spec.id, text=c.spec.note, evidence=c.spec.evidence) for c in concerning if c.spec.note]
+        reasons.append(_reason(knowledge.fallback, "opposes", jurisdiction))
+    worded = [c.spec.in_(jurisdiction) for c in concerning if c.spec.note]
+    notes = [Note(rule_id=spec.id, text=spec.note, evidence=spec.evidence) for spec in worded]
     return OptionAssessment(
         verdict=verdict,
         reasons=sorted(reasons, key=lambda r: (_EFFECT_ORDER[r.effect], r.rule_id)),
@@ -73,11 +77,12 @@ def _decide_option(knowledge: Knowledge, option: str, concerning: list[Compiled]
     )
 
 
-def _reason(c: Compiled, effect: str) -> Reason:
+def _reason(c: Compiled, effect: str, jurisdiction: str | None) -> Reason:
+    spec = c.spec.in_(jurisdiction) if hasattr(c.spec, "in_") else c.spec  # the fallback has one wording
     return Reason(
-        rule_id=c.spec.id,
+        rule_id=spec.id,
         effect=effect,
-        explanation=c.spec.explanation,
-        patient_explanation=c.spec.patient_explanation,
-        evidence=list(c.spec.evidence),
+        explanation=spec.explanation,
+        patient_explanation=spec.patient_explanation,
+        evidence=list(spec.evidence),
     )

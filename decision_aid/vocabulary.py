@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
-from decision_aid.models import PatientFactors, input_schema
+from decision_aid.models import SETTINGS, PatientFactors, input_schema
 from decision_aid.rules_files import read_yaml, rules_dir
 
 FILE = "fields.yaml"
@@ -119,6 +119,19 @@ def fields() -> dict[str, FieldSpec]:
 
 
 @cache
+def settings() -> dict[str, FieldSpec]:
+    """The settings the engine reads beside the patient's factors (the jurisdiction): values from the
+    contract model, words from the `settings:` part of rules/fields.yaml. Never patient fields."""
+    return load_settings(rules_dir())
+
+
+@cache
+def condition_fields() -> dict[str, FieldSpec]:
+    """Every name a rule condition may compare: the input fields and the settings."""
+    return {**fields(), **settings()}
+
+
+@cache
 def groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The form's groups in order, each with its fields in order (as declared in rules/fields.yaml)."""
     declared = read_yaml((rules_dir() / FILE).read_text(encoding="utf-8"))["fields"]
@@ -170,6 +183,60 @@ def load_fields(directory: Path) -> dict[str, FieldSpec]:
     if problems:
         raise KnowledgeError(problems)
     return {name: out[name] for name in contract}  # the contract's order; the form's is `groups()`
+
+
+class _SettingEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    help: str
+    value_words: dict[str, str]
+    reviewed: dt.date
+
+
+def load_settings(directory: Path) -> dict[str, FieldSpec]:
+    """The setting declarations (`settings:` in fields.yaml), checked against the contract's settings.
+
+    Raises KnowledgeError naming the file, the setting and what is wrong.
+    """
+    problems: list[KnowledgeProblem] = []
+    try:
+        data = read_yaml((directory / FILE).read_text(encoding="utf-8"))
+    except Exception as error:  # OSError, YAMLError, UnicodeDecodeError: all "cannot read"
+        raise KnowledgeError([KnowledgeProblem(FILE, "", f"cannot read: {error}")]) from None
+    entries = data.get("settings") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise KnowledgeError([KnowledgeProblem(FILE, "", "expected a top-level 'settings:' mapping")])
+    out: dict[str, FieldSpec] = {}
+    for name in entries:
+        if name not in SETTINGS:
+            problems.append(KnowledgeProblem(FILE, str(name), "declared, but the contract has no such setting"))
+    for name, values in SETTINGS.items():
+        if name not in entries:
+            problems.append(KnowledgeProblem(FILE, name, "this setting has no declaration"))
+            continue
+        try:
+            entry = _SettingEntry.model_validate(entries[name])
+        except ValidationError as error:
+            for detail in error.errors(include_url=False):
+                where = ".".join(str(p) for p in detail["loc"])
+                problems.append(KnowledgeProblem(FILE, name, f"{where}: {detail['msg']}"))
+            continue
+        if set(entry.value_words) != set(values):
+            problems.append(KnowledgeProblem(FILE, name, f"value_words: give words for exactly {', '.join(values)}"))
+        out[name] = FieldSpec(
+            name,
+            "string",
+            nullable=False,
+            values=values,
+            label=entry.label,
+            group="Settings",
+            help=entry.help,
+            patient_label=entry.label.capitalize(),
+            value_words=dict(entry.value_words),
+        )
+    if problems:
+        raise KnowledgeError(problems)
+    return out
 
 
 def _contract_fields() -> dict[str, FieldSpec]:

@@ -6,7 +6,7 @@ import sys
 
 def test_benchmark_prints_every_budget_figure():
     done = subprocess.run(
-        [sys.executable, "-m", "decision_aid.bench", "--patients", "20", "--batch", "250"],
+        [sys.executable, "-m", "decision_aid.bench", "--patients", "20", "--batch", "250", "--handouts", "3"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -18,6 +18,7 @@ def test_benchmark_prints_every_budget_figure():
         "full assess() with missing information",
         "Consultation rerun incl. what would change it",
         "Consultation page rerun, whole script",
+        "patient handout PDF",
         "batch of 250 patients",
         "cold start",
     ):

@@ -24,7 +24,16 @@ def test_assess_json_gives_a_contract_shaped_assessment(example):
     done = run("assess", str(example), "--format", "json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert set(out) == {"urgent_referral", "alerts", "options", "findings", "missing_information", "knowledge_version"}
+    assert set(out) == {
+        "urgent_referral",
+        "alerts",
+        "options",
+        "findings",
+        "missing_information",
+        "knowledge_version",
+        "jurisdiction",
+    }
+    assert out["jurisdiction"] == "uk"
     assert list(out["options"]) == list(OPTIONS)
     for result in out["options"].values():
         assert set(result) == {"verdict", "reasons", "notes"} and result["reasons"]

@@ -131,3 +131,72 @@ def test_a_byte_order_mark_is_accepted_in_a_file(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
     done = subprocess.run([sys.executable, "-m", "decision_aid", "assess", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ---- version 2 (contract.md, "Version 2 additions") ---------------------------------------------
+
+
+def test_version_2_fields_are_optional_and_default_to_unknown_or_none():
+    patient = PatientFactors.model_validate(BASE)
+    assert patient.prior_motion_implant == "none"
+    for name in (
+        "leg_symptom_pattern",
+        "flexion_relief",
+        "prior_index_surgery",
+        "motion_implant_state",
+        "slip_direction",
+        "slip_levels",
+    ):
+        assert getattr(patient, name) is None, name
+
+
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"leg_pain": False, "leg_symptom_pattern": "claudication"}, "leg_symptom_pattern"),
+        ({"leg_pain": False, "flexion_relief": True}, "flexion_relief"),
+        ({"leg_pain": False, "flexion_relief": False}, "flexion_relief"),
+        ({"prior_index_surgery": "laminectomy"}, "prior_index_surgery"),
+        ({"prior_decompression": True, "prior_index_surgery": "none"}, "prior_index_surgery"),
+        ({"disc_herniation": "recurrent", "prior_index_surgery": "none"}, "prior_index_surgery"),
+        ({"motion_implant_state": "working"}, "motion_implant_state"),
+        ({"slip_direction": "antero"}, "slip_direction"),
+        ({"slip_levels": 1}, "slip_levels"),
+        ({"slip_grade": 1, "slip_type": "isthmic", "slip_direction": "retro"}, "slip_direction"),
+        ({"slip_grade": 1, "slip_type": "degenerative", "levels": 1, "slip_levels": 2}, "slip_levels"),
+    ],
+)
+def test_version_2_cross_field_problem_names_the_field_that_must_change(patch, field):
+    assert list(problems({**BASE, **patch})) == [field]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"leg_symptom_pattern": "both", "flexion_relief": False},
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_index_surgery": "none", "disc_herniation": "first"},
+        {"disc_herniation": "recurrent"},  # the type of the earlier operation may stay unknown
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "disc_replacement"},  # its state unknown
+        {"slip_grade": 1, "slip_type": "degenerative", "slip_direction": "retro", "levels": 2, "slip_levels": 2},
+        {"slip_grade": 2, "slip_type": "isthmic", "slip_direction": "antero", "slip_levels": 1},
+    ],
+)
+def test_valid_version_2_combinations_pass(patch):
+    patient = parse_factors({**BASE, **patch})
+    assert {k: getattr(patient, k) for k in patch} == patch
+
+
+def test_the_jurisdiction_is_a_setting_never_a_patient_field():
+    found = problems({**BASE, "jurisdiction": "us"})
+    assert list(found) == ["jurisdiction"] and "unknown field" in found["jurisdiction"]
+    assert "jurisdiction" not in PatientFactors.model_json_schema()["properties"]
+
+
+@pytest.mark.parametrize("bad", ["fr", "US", "", 1, True])
+def test_a_bad_jurisdiction_is_an_input_error_naming_it(bad):
+    with pytest.raises(InputError) as caught:
+        assess(BASE, jurisdiction=bad)
+    assert [p.field for p in caught.value.problems] == ["jurisdiction"]
+    assert '"uk", "us"' in caught.value.problems[0].message
