@@ -16,9 +16,9 @@ from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_patient
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.form import answers_to_factors
+from decision_aid.form import read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
-from decision_aid.labels import OPTION_NAMES, field_label
+from decision_aid.labels import OPTION_NAMES
 from decision_aid.letter import key_reasons, short_name
 from decision_aid.missing import Ask, by_test
 from decision_aid.vocabulary import fields
@@ -34,6 +34,11 @@ except ImportError:  # pragma: no cover - depends on the install
 ASSESSED = "assessed"  # the form has been submitted (or a patient loaded) at least once
 LOAD_MESSAGE = "load_message"
 JUST_SUBMITTED = "just_submitted"  # show a short confirmation after Assess, wherever the user has scrolled
+PATIENT = "patient"  # the patient the verdicts shown belong to (absent while the form is invalid)
+LOAD_POPOVER = "load_popover"  # open or closed: closed after a load, so its result is seen
+# Everything about one patient that the session holds besides the answers and the ratings (their
+# modules forget those): one function, _start_patient, replaces it all at once.
+PATIENT_KEYS = (ASSESSED, LOAD_MESSAGE, JUST_SUBMITTED, PATIENT)
 EFFECT_TAGS = {
     "supports": ("#1b5e20", "for"),
     "cautions": ("#8a4b00", "caution"),
@@ -52,10 +57,12 @@ def page() -> None:
     st.html(_STYLE)
     st.title("Consultation")
     st.caption(
-        "Enter what is known. **Not known** is a real answer and the default: nothing unmeasured counts as normal. "
+        "Enter what is known. **Not known** is a real answer and the default of every finding: nothing unmeasured "
+        "counts as normal. The red flags, motor deficit and weeks of conservative care must be asked. "
         "Press **Assess** to see every option's verdict, why, and what would change it."
     )
-    commit_widgets()
+    if commit_widgets():
+        st.session_state.pop(LOAD_MESSAGE, None)  # the form has moved on from the last load
     consultation, problems = _assess()
     if st.session_state.pop(JUST_SUBMITTED, False):
         if problems:
@@ -84,6 +91,7 @@ _STYLE = """<style>
 .da-cite { color: #5b6b77; font-size: 0.8rem; }
 .da-changes ul { margin: 0 0 0.4rem 0; padding-left: 1.2rem; }
 .da-changes li { font-size: 0.92rem; line-height: 1.4; margin-bottom: 0.25rem; }
+.da-so-far { font-size: 0.9rem; font-style: italic; margin: 0.45rem 0 0.2rem 0; }
 </style>"""
 
 
@@ -94,26 +102,22 @@ def _assess() -> tuple[Consultation | None, dict[str, str]]:
     """The consultation for the current answers, or the problems that stop it."""
     if not st.session_state.get(ASSESSED):
         return None, {}
-    patient, missing = answers_to_factors(answers())
-    if missing:
-        return None, {name: "Required: please answer this." for name in missing}
-    try:
-        consultation = _consult(patient)
-    except InputError as error:
-        return None, {p.field: _readable(p.message) for p in error.problems}
-    st.session_state["patient"] = consultation.patient.model_dump(mode="json")
+    reading = read_answers(answers())
+    consultation = None
+    if reading.ok:
+        try:
+            consultation = _consult(reading.patient)
+        except InputError as error:  # the contract's last word, should the form's reading miss something
+            reading = type(reading)(reading.patient, {p.field: readable(p.message) for p in error.problems})
+    if consultation is None:
+        st.session_state.pop(PATIENT, None)  # no verdict of an earlier state stands while the form is invalid
+        return None, reading.problems
+    st.session_state[PATIENT] = consultation.patient.model_dump(mode="json")
     return consultation, {}
 
 
 def _consult(patient: dict) -> Consultation:
     return consult(patient, ui.aid())
-
-
-def _readable(message: str) -> str:
-    """Field names in a validation message shown as the form's labels."""
-    names = fields()
-    text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b", lambda m: f"'{field_label(m[0])}'" if m[0] in names else m[0], message)
-    return text[:1].upper() + text[1:]
 
 
 def _problem_text(field: str, message: str, json_name: bool = False) -> str:
@@ -150,10 +154,11 @@ def _load_file() -> None:
     except Exception as error:  # whatever else a hostile file causes: never a traceback, never half a patient
         outcome = _unreadable(name, error)
     else:
-        set_answers(values)
+        _start_patient(values)
         st.session_state[ASSESSED] = True
         outcome = ("success", f"Loaded {name}.")
     st.session_state[LOAD_MESSAGE] = outcome
+    st.session_state[LOAD_POPOVER] = False  # closed, so the message below it is seen
 
 
 def _file_name(upload) -> str:
@@ -192,16 +197,23 @@ def _unreadable(name: str, error: Exception) -> tuple[str, str]:
 
 
 def _new_patient() -> None:
-    set_answers({})
-    for key in (ASSESSED, LOAD_MESSAGE, "patient"):
-        st.session_state.pop(key, None)
+    _start_patient({})
+
+
+def _start_patient(values: dict) -> None:
+    """Replace everything patient-specific at once: the answers (and every input), the ratings of
+    "What matters to you" and the page's own state. The verdicts, the handout, the letter and
+    Explore's starting point are all made from these, so they follow."""
+    set_answers(values)
     patient_tab.clear()
+    for key in PATIENT_KEYS:
+        st.session_state.pop(key, None)
 
 
 def _patient_actions() -> None:
     with st.container(horizontal=True):
         st.button("New patient", icon=":material/person_add:", on_click=_new_patient)
-        with st.popover("Load patient file", icon=":material/upload_file:"):
+        with st.popover("Load patient file", icon=":material/upload_file:", key=LOAD_POPOVER, on_change="rerun"):
             st.file_uploader(
                 "A patient JSON file, or a consultation saved from this page",
                 type=["json"],
@@ -263,6 +275,12 @@ def _results(consultation: Consultation | None, problems: dict[str, str]) -> Non
         )
         return
     assessment = consultation.assessment
+    message = st.session_state.get(LOAD_MESSAGE)
+    if message and message[0] == "error":
+        st.warning(
+            "**The file was not loaded.** The verdicts below are still those of the patient already on the form.",
+            icon=":material/block:",
+        )
     _result_actions(consultation)
     if assessment.urgent_referral:
         _urgent_banner(assessment)
@@ -313,12 +331,13 @@ def _option_cards(consultation: Consultation) -> None:
     for start in range(0, len(options), 2):
         for column, (option, result) in zip(st.columns(2), options[start : start + 2], strict=False):
             with column, st.container(border=True):
-                _card(option, result, consultation.suggestions.get(option, []))
+                _card(option, result, consultation.suggestions.get(option, []), consultation.unknowns.get(option))
 
 
-def _card(option: str, result, suggestions) -> None:
+def _card(option: str, result, suggestions, unknowns: list[Ask] | None = None) -> None:
     badge = ui.verdict_badge(result.verdict)
-    st.markdown(f"#### {html.escape(OPTION_NAMES[option])}\n{badge}", unsafe_allow_html=True)
+    so_far = f"\n<p class='da-so-far'>{html.escape(_so_far(unknowns))}</p>" if unknowns else ""
+    st.markdown(f"#### {html.escape(OPTION_NAMES[option])}\n{badge}{so_far}", unsafe_allow_html=True)
     shown, more = result.reasons[:SHOWN_REASONS], result.reasons[SHOWN_REASONS:]
     st.markdown(_reasons_html(shown, result.notes if not more else []), unsafe_allow_html=True)
     if more:
@@ -372,6 +391,20 @@ def _missing(assessment) -> None:
         ]
         st.caption("Not known, and measuring it could change the verdict.")
         st.markdown("\n".join(lines))
+
+
+def _so_far(asks: list[Ask]) -> str:
+    """ "On what is known so far; it could change when the stenosis (MRI of the lumbar spine) is known."
+    The form's words for each field, grouped by the test that obtains them."""
+    parts = []
+    for ask in asks:
+        labels = [fields()[item.field].label for item in ask.items]
+        names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+        parts.append(f"{names} ({ask.test})" if ask.test else names)
+    if len(parts) > 1:
+        return f"On what is known so far; it could change when these are known: {'; '.join(parts)}."
+    verb = "are" if len(asks[0].items) > 1 else "is"
+    return f"On what is known so far; it could change when {parts[0]} {verb} known."
 
 
 def _asked(ask: Ask) -> str:

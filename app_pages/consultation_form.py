@@ -1,9 +1,12 @@
 """The factors form of the Consultation page: one widget per contract field, grouped.
 
-Answers live in st.session_state["answers"] (field -> value, None = not known),
-which outlives the widgets when the user visits another page; each widget's own
-key is seeded from it. "Not known" is the first choice and the default of every
-nullable field, and each red-flag question is asked explicitly (default no).
+Answers live in st.session_state["answers"] (field -> value, None = not known or not yet
+answered), which outlives the widgets when the user visits another page; each widget's own
+key is seeded from it. What each input starts with is decision_aid.form's: "not known" for a
+nullable field, empty for a required or explicitly asked one (the red flags, the motor
+deficit, weeks of conservative care). Each red-flag question is answered yes or no, or all
+at once with "None of these". A choice the contract defaults follows the other answers: the
+slip type offers none or isthmic with grade 0, degenerative or isthmic with a slip.
 """
 
 from __future__ import annotations
@@ -12,11 +15,23 @@ from typing import Any
 
 import streamlit as st
 
-from decision_aid.form import GROUPS, NOT_KNOWN, QUESTIONS, default_answer, help_text, unit
+from decision_aid.form import (
+    GROUPS,
+    NOT_KNOWN,
+    QUESTIONS,
+    RED_FLAG_WORDS,
+    RED_FLAGS,
+    choices,
+    default_answer,
+    help_text,
+    unit,
+)
 from decision_aid.labels import field_label, input_format, value_text
 from decision_aid.vocabulary import FieldSpec, fields
 
 ANSWERS = "answers"
+NO_RED_FLAGS = "no_red_flags"  # the "None of these" box: an answer (no) to every red-flag question
+NONE_OF_THESE = "None of these red flags"
 YES, NO = "yes", "no"
 _SMALL_RANGE = 6  # integer fields with this many values or fewer get a drop-down
 
@@ -35,19 +50,55 @@ def answers() -> dict[str, Any]:
 
 def set_answers(values: dict[str, Any]) -> None:
     """Replace every answer (a loaded patient, or a new one) and refresh the widgets."""
+    forget()
     st.session_state[ANSWERS] = {name: values.get(name, default_answer(spec)) for name, spec in fields().items()}
+
+
+def forget() -> None:
+    """Forget every answer and every input's state (part of starting another patient)."""
+    st.session_state.pop(ANSWERS, None)
+    st.session_state.pop(NO_RED_FLAGS, None)
     for name in fields():
         st.session_state.pop(widget_key(name), None)
 
 
-def commit_widgets() -> None:
+def commit_widgets() -> bool:
     """Copy the widgets' values into the answers (on every rerun, so nothing typed is lost
-    when the user visits another page)."""
+    when the user visits another page), and let the choices that follow other answers follow
+    them. True when an answer changed."""
     current = answers()
+    before = dict(current)
     for name, spec in fields().items():
         key = widget_key(name)
         if key in st.session_state:
             current[name] = _from_widget(spec, st.session_state[key])
+    _follow(current)
+    return current != before
+
+
+def _follow(current: dict[str, Any]) -> None:
+    """A contract-defaulted choice that the other answers now rule out becomes its default again
+    when that is allowed, else empty (to be chosen): the slip type after the grade changes."""
+    for name, spec in fields().items():
+        if spec.kind != "string" or spec.nullable:
+            continue
+        allowed = choices(name, current)
+        value = current[name]
+        if value is None or value not in allowed:
+            default = default_answer(spec)
+            fitted = default if default in allowed else None
+            if fitted != value:
+                current[name] = fitted
+                st.session_state[widget_key(name)] = _to_widget(spec, fitted)
+
+
+def _none_of_these() -> None:
+    """The "None of these" box answers every red-flag question: no when ticked, unanswered when cleared."""
+    value = False if st.session_state.get(NO_RED_FLAGS) else None
+    current = answers()
+    for name in RED_FLAGS:
+        current[name] = value
+        st.session_state[widget_key(name)] = _to_widget(fields()[name], value)
 
 
 def factors_form(problems: dict[str, str], on_submit) -> None:
@@ -71,7 +122,21 @@ def factors_form(problems: dict[str, str], on_submit) -> None:
                 flags = [n for n in names if n in QUESTIONS]
                 if flags:
                     st.markdown(":red[**Red flags**] — ask every patient; each one stops the elective discussion.")
-                    _grid(flags, problems)
+                    unasked = [n for n in flags if problems.get(n) == RED_FLAG_WORDS]
+                    everything = len(unasked) == len(flags)  # then one message for the group, not one each
+                    _grid(flags, {n: m for n, m in problems.items() if not (everything and n in unasked)})
+                    st.session_state[NO_RED_FLAGS] = all(current[n] is False for n in RED_FLAGS)
+                    st.checkbox(
+                        NONE_OF_THESE,
+                        key=NO_RED_FLAGS,
+                        on_change=_none_of_these,
+                        help="Asked, and none is present: answers every red-flag question above with no.",
+                    )
+                    if everything:
+                        st.error(
+                            "Please answer each red-flag question, or tick “None of these red flags”.",
+                            icon=":material/error:",
+                        )
         st.button("Assess", type="primary", on_click=on_submit, width="stretch")
         if problems:
             count = len(problems)
@@ -104,10 +169,13 @@ def _input(spec: FieldSpec) -> None:
     name, key = spec.name, widget_key(spec.name)
     label, hint = input_label(name), help_text(name)
     if spec.kind == "boolean":
-        options = [NOT_KNOWN, YES, NO] if spec.nullable else [NO, YES]
+        options = [NOT_KNOWN, YES, NO] if spec.nullable else [YES, NO]
         st.radio(label, options, key=key, help=hint, horizontal=True)
     elif spec.kind == "string" or _is_small(spec):
-        values = list(spec.values) if spec.kind == "string" else list(range(int(spec.minimum), int(spec.maximum) + 1))
+        if spec.kind == "string":
+            values = list(spec.values if spec.nullable else choices(name, answers()))
+        else:
+            values = list(range(int(spec.minimum), int(spec.maximum) + 1))
         options = [NOT_KNOWN, *values] if spec.nullable else values
         st.selectbox(
             label,

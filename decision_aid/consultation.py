@@ -16,6 +16,7 @@ from decision_aid.counterfactuals import Suggestion, what_would_change
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.json_text import read_json
 from decision_aid.letter import clinic_letter
+from decision_aid.missing import Ask, by_test
 from decision_aid.models import Assessment, PatientFactors, parse_factors
 
 RECORD_KIND = "decision_aid consultation"
@@ -27,6 +28,16 @@ class Consultation:
     assessment: Assessment
     suggestions: dict[str, list[Suggestion]]
     letter: str
+
+    @property
+    def unknowns(self) -> dict[str, list[Ask]]:
+        """option -> the missing information that could change its verdict, one test at a time (as
+        `missing.by_test` asks for it, most verdicts first): the verdict stands on what is known so far."""
+        out: dict[str, list[Ask]] = {}
+        for ask in by_test(self.assessment.missing_information):
+            for option in ask.options:
+                out.setdefault(option, []).append(Ask(ask.test, tuple(i for i in ask.items if option in i.options)))
+        return out
 
     def record(self) -> dict[str, Any]:
         """What "save" writes: the patient, its assessment and the knowledge version."""

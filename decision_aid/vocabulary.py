@@ -10,6 +10,7 @@ that every value a declaration names is one the field allows.
 from __future__ import annotations
 
 import datetime as dt
+import string
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,6 +35,14 @@ class Change:
 
 
 @dataclass(frozen=True)
+class CrossField:
+    """The form's words for a contract cross-field check failing at a field."""
+
+    when: str | None  # a condition (rules' language) choosing this wording; None: always
+    say: str  # "{field}" is that field's value as the form shows it
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     name: str
     kind: str  # "integer", "number", "boolean" or "string"
@@ -48,6 +57,7 @@ class FieldSpec:
     group: str = ""
     help: str = ""
     question: str | None = None
+    asked: bool = False  # the form starts it empty and Assess needs an answer (it has a contract default)
     patient_label: str = ""
     decimals: int | None = None
     value_words: dict[Any, str] = field(default_factory=dict)
@@ -56,6 +66,7 @@ class FieldSpec:
     sample: dict[Any, float] = field(default_factory=dict)
     change: Change | None = None
     found: dict[Any, str] = field(default_factory=dict)
+    cross_field: tuple[CrossField, ...] = ()
 
     def accepts(self, value: Any) -> bool:
         """True when `value` is of this field's type and within its range."""
@@ -93,6 +104,12 @@ class _ChangeEntry(BaseModel):
     phrase: str | None = None
 
 
+class _CrossFieldEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    when: str | None = None
+    say: str
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
@@ -101,6 +118,7 @@ class _Entry(BaseModel):
     group: str
     help: str
     question: str | None = None
+    asked: Literal["explicitly"] | None = None
     patient_label: str
     decimals: int | None = None
     value_words: dict[Any, str] = {}
@@ -109,6 +127,7 @@ class _Entry(BaseModel):
     sample: dict[Any, float] = {}
     patient_can_change: _ChangeEntry | None = None
     found: dict[Any, str] = {}
+    cross_field: list[_CrossFieldEntry] = []
     reviewed: dt.date
 
 
@@ -270,6 +289,7 @@ def _declared(base: FieldSpec, entry: _Entry) -> FieldSpec:
         group=entry.group,
         help=entry.help,
         question=entry.question,
+        asked=entry.asked == "explicitly",
         patient_label=entry.patient_label,
         decimals=entry.decimals,
         value_words=dict(entry.value_words),
@@ -280,6 +300,7 @@ def _declared(base: FieldSpec, entry: _Entry) -> FieldSpec:
         if change is None
         else Change(+1 if change.direction == "higher" else -1, change.advances, change.phrase),
         found=dict(entry.found),
+        cross_field=tuple(CrossField(c.when, c.say) for c in entry.cross_field),
     )
 
 
@@ -305,9 +326,31 @@ def _disagreements(spec: FieldSpec, entry: _Entry, contract: dict[str, FieldSpec
         out.append(f"patient_can_change.advances: no input field '{spec.change.advances}'")
     if spec.question is not None and spec.kind != "boolean":
         out.append("question: only a yes/no field is asked as a question")
+    for check in spec.cross_field:
+        out += [f"cross_field: {problem}" for problem in _cross_field_problems(check, contract)]
     info = PatientFactors.model_fields[spec.name]
+    if spec.asked and (spec.nullable or info.is_required()):
+        out.append("asked: only a field with a contract default is asked explicitly (the form asks the others anyway)")
     if spec.kind in ("string", "boolean") and not spec.sample and not spec.nullable and info.is_required():
         out.append("sample: a required choice needs the weights of its values")
+    return out
+
+
+def _cross_field_problems(check: CrossField, contract: dict[str, FieldSpec]) -> list[str]:
+    from decision_aid import conditions as cond  # it reads this module's fields() when parsing
+
+    out = []
+    if check.when is not None:
+        try:
+            names = cond.field_names(cond.parse(check.when))
+        except cond.ConditionSyntaxError as error:
+            return [str(error)]
+        out += [f"{check.when!r} names no input field {n!r}" for n in sorted(names - contract.keys())]
+    try:
+        named = {n for _, n, _, _ in string.Formatter().parse(check.say) if n is not None}
+    except ValueError as error:
+        return [*out, f"{check.say!r}: {error}"]
+    out += [f"{check.say!r} names no input field {n!r}" for n in sorted(named - contract.keys())]
     return out
 
 

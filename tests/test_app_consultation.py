@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +13,28 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from decision_aid import assess, default_aid
-from decision_aid.form import NOT_KNOWN
+from decision_aid.form import NOT_KNOWN, QUESTIONS
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.letter import clinic_letter
 from decision_aid.models import parse_factors
 from decision_aid.patient_view import view_of
+from decision_aid.vocabulary import fields
 from tests.test_app_hostile import messages as load_messages
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DATA = Path(__file__).resolve().parent / "data"
 
-# What a clinician types for a 63-year-old with a grade I degenerative slip (films not taken).
+RED_FLAGS = ("cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture")
+# What a clinician types for a 63-year-old with a grade I degenerative slip (films not taken); the
+# red flags, the motor deficit and the weeks of care are asked explicitly.
 FORM = {
     "age": 63,
     "back_pain": "yes",
     "leg_pain": "yes",
     "symptom_duration_weeks": 52,
     "conservative_care_weeks": 28,
+    "motor_deficit": "none",
+    **dict.fromkeys(RED_FLAGS, "no"),
     "levels": 1,
     "slip_grade": 1,
     "slip_type": "degenerative",
@@ -96,18 +102,90 @@ def test_first_visit_asks_for_the_required_answers():
     assert not cards(at)  # no cards before an assessment
 
 
-def test_every_nullable_field_starts_not_known_and_every_red_flag_no():
+def form_values(at: AppTest) -> dict[str, Any]:
+    return {
+        w.key.removeprefix("factor_"): w.value
+        for kind in ("number_input", "selectbox", "radio")
+        for w in getattr(at, kind)
+        if w.key and w.key.startswith("factor_")
+    }
+
+
+def test_nothing_unasked_is_assumed():
+    """Every nullable field starts not known; required and explicitly asked ones start empty; only a
+    contract default that is a real answer (activity level, previous fusion) starts as the answer."""
     at = start()
-    values = {w.key: w.value for kind in ("number_input", "selectbox", "radio") for w in getattr(at, kind)}
+    values = form_values(at)
+    for name, spec in fields().items():
+        if spec.nullable:
+            assert values[name] in (None, NOT_KNOWN), name
     for name in ("bmi", "bone_density_t_score", "translation_mm", "odi"):
-        assert values[f"factor_{name}"] is None
+        assert values[name] is None
     for name in ("asa_grade", "stenosis", "disc_herniation", "index_level", "facet_arthropathy", "smoker"):
-        assert values[f"factor_{name}"] == NOT_KNOWN
-    for name in ("cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture"):
-        assert values[f"factor_{name}"] == "no"
-    assert values["factor_motor_deficit"] == "none"
+        assert values[name] == NOT_KNOWN
+    for name in (*RED_FLAGS, "motor_deficit", "conservative_care_weeks"):
+        assert values[name] is None, name  # asked explicitly: no answer until one is given
     for name in ("age", "symptom_duration_weeks", "levels", "slip_grade", "back_pain", "leg_pain"):
-        assert values[f"factor_{name}"] is None  # required: nothing is assumed
+        assert values[name] is None  # required: nothing is assumed
+    assert values["activity_level"] == "moderate" and values["prior_fusion"] == "none"
+    assert at.selectbox(key="factor_prior_fusion").options == ["none", "solid", "pseudarthrosis", "hardware failure"]
+    assert at.checkbox(key="no_red_flags").value is False
+
+
+def test_assess_needs_the_red_flags_the_motor_deficit_and_the_weeks_of_care_answered():
+    at = start()
+    fill(at, {k: v for k, v in FORM.items() if k not in (*RED_FLAGS, "motor_deficit", "conservative_care_weeks")})
+    submit(at)
+    assert not cards(at)
+    errors = [e.value for e in at.error]
+    assert any("red-flag question" in e and "None of these" in e for e in errors), errors
+    summary = next(e for e in errors if "need attention" in e)
+    assert "Motor deficit" in summary and "Conservative care (weeks)" in summary
+    for name in RED_FLAGS:
+        assert QUESTIONS[name] in summary
+
+    at.checkbox(key="no_red_flags").check().run()  # one explicit answer for all four
+    assert all(form_values(at)[name] == "no" for name in RED_FLAGS)
+    fill(at, {"motor_deficit": "none", "conservative_care_weeks": 0})  # 0 weeks is an answer
+    at.run()
+    assert not at.exception
+    expected = assess({**PATIENT, "conservative_care_weeks": 0})
+    for option, result in expected.options.items():
+        assert VERDICT_WORDS[result.verdict] in card(at, option)
+
+    next(r for r in at.radio if r.key == "factor_suspected_tumour").set_value("yes").run()
+    assert at.checkbox(key="no_red_flags").value is False
+    at.checkbox(key="no_red_flags").check().run()
+    assert form_values(at)["suspected_tumour"] == "no"
+    at.checkbox(key="no_red_flags").uncheck().run()  # cleared: the questions are unanswered again
+    assert all(form_values(at)[name] is None for name in RED_FLAGS)
+    assert not cards(at)
+
+
+def test_slip_type_follows_the_grade():
+    at = start()
+    fill(at, {**FORM, "slip_grade": 0})
+    at.run()
+    box = at.selectbox(key="factor_slip_type")
+    assert box.options == ["none", "isthmic"] and box.value == "none"  # no slip unless a pars defect
+    submit(at)
+    assert cards(at)
+    at.selectbox(key="factor_slip_grade").set_value(2).run()
+    box = at.selectbox(key="factor_slip_type")
+    assert box.options == ["degenerative", "isthmic"] and box.value is None  # with a slip: the user chooses
+    assert not cards(at)
+    errors = [e.value for e in at.error]
+    assert "With a slip (grade II), choose degenerative or isthmic." in errors, errors
+    assert not any("'none'" in e or "slip_type" in e for e in errors)
+    box.set_value("isthmic").run()
+    assert cards(at)
+    at.selectbox(key="factor_slip_grade").set_value(0).run()
+    assert at.selectbox(key="factor_slip_type").value == "isthmic"  # a pars defect without a slip stays
+    at.selectbox(key="factor_slip_type").set_value("none").run()
+    at.selectbox(key="factor_slip_grade").set_value(1).run()
+    at.selectbox(key="factor_slip_type").set_value("degenerative").run()
+    at.selectbox(key="factor_slip_grade").set_value(0).run()
+    assert at.selectbox(key="factor_slip_type").value == "none"  # degenerative needs a slip
 
 
 def test_every_input_has_help_text():
@@ -322,17 +400,43 @@ def test_conservative_care_longer_than_symptoms_is_named_next_to_the_input():
     submit(at)
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any("cannot exceed" in e.lower() and "symptom duration" in e for e in errors), errors
+    assert "Cannot be more than the symptom duration (20 weeks)." in errors, errors
     assert any("Conservative care" in w.value for w in at.warning)
     assert not cards(at)
 
 
-def test_slip_type_that_does_not_fit_the_grade_is_named():
+def test_every_error_at_once_in_the_forms_words():
+    """Range errors and cross-field errors together, each beside its field and all in one summary,
+    with the allowed range in the form's units and grades as on the form."""
     at = start()
-    fill(at, {**FORM, "slip_grade": 0, "slip_type": "degenerative"})
+    fill(at, {**FORM, "age": 150, "symptom_duration_weeks": 20, "conservative_care_weeks": 30})
+    fill(at, {"slip_grade": 0})
+    at.run()
+    fill(at, {"slip_type": "isthmic", "bmi": 95.0, "prior_fusion": "none", "adjacent_segment_disease": "yes"})
     submit(at)
-    assert any("slip" in e.value.lower() for e in at.error)
-    assert not at.exception
+    beside = [e.value for e in at.error]
+    assert "Allowed: 18 to 110 years; 150 years is outside this range." in beside, beside
+    assert "Allowed: 12 to 80; 95.0 is outside this range." in beside, beside
+    assert "Cannot be more than the symptom duration (20 weeks)." in beside, beside
+    assert any(e.startswith("Only after a previous fusion") for e in beside), beside
+    (summary,) = [w.value for w in at.warning if "need attention" in w.value]
+    for label in ("Age (years)", "BMI", "Conservative care (weeks)", "Adjacent segment disease"):
+        assert label in summary, summary
+    shown = "\n".join([*beside, summary])
+    for code in ("Input should", "less than or equal", "symptom_duration_weeks", "prior_fusion", "got "):
+        assert code not in shown, code
+    assert not cards(at)
+
+
+def test_a_grade_is_written_as_on_the_form_in_messages():
+    at = start()
+    fill(at, {**FORM, "slip_grade": 0, "slip_type": "none"})
+    at.run()
+    at.selectbox(key="factor_slip_grade").set_value(3)
+    submit(at)
+    errors = [e.value for e in at.error]
+    assert "With a slip (grade III), choose degenerative or isthmic." in errors, errors
+    assert not any(re.search(r"grade \d", e) for e in errors), errors
 
 
 def test_missing_required_answers_are_named():
@@ -399,6 +503,137 @@ def test_an_invalid_file_gives_a_clear_message(content: bytes, expected: str):
     assert not at.exception
     ((kind, message),) = load_messages(at)
     assert kind == "error" and message.startswith("Could not load bad.json: ") and expected in message, message
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key="upload").upload(name, content, "application/json").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def grid(at: AppTest) -> str:
+    (table,) = [m.value for m in patient_tab(at).markdown if "class='da-grid'" in m.value]
+    return table
+
+
+def pdf_text(downloads: dict[str, dict[str, Any]]) -> str:
+    pdf = downloads["decision-aid-handout.pdf"]["callable"]()
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+
+FIRST = json.loads((DATA / "isthmic-grade2.json").read_text())
+SECOND = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
+
+
+def test_a_second_patient_loaded_brings_nothing_of_the_first(monkeypatch: pytest.MonkeyPatch):
+    """Loading a file replaces everything patient-specific at once: form, verdicts, ratings, handout."""
+    downloads = deferred_downloads(monkeypatch)
+    at = start()
+    upload(at, "first.json", json.dumps(FIRST).encode())
+    at.button_group(key="value_keep_movement").set_value(5).run()
+    assert "Keeping movement in my back: 5 of 5" in grid(at)
+    assert "Keeping movement in my back: 5 out of 5" in pdf_text(downloads)
+
+    upload(at, "second.json", json.dumps(SECOND).encode())
+    assert load_messages(at) == [("success", "Loaded second.json.")]
+    assert not at.session_state["patient_values"]
+    assert all(b.value is None for b in patient_tab(at).get("button_group"))
+    assert "of 5" not in grid(at)
+    assert "out of 5" not in pdf_text(downloads)
+    for option, result in assess(SECOND).options.items():
+        assert VERDICT_WORDS[result.verdict] in card(at, option)
+    assert at.session_state["patient"]["age"] == SECOND["age"]
+    assert at.number_input(key="factor_age").value == SECOND["age"]
+
+
+def test_a_saved_consultation_loaded_over_a_rated_patient_starts_unrated():
+    from decision_aid.consultation import consult
+
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    at.button_group(key="value_quick_recovery").set_value(2).run()
+    upload(at, "saved.json", consult(SECOND).record_json().encode())
+    assert not at.session_state["patient_values"]
+    assert "of 5" not in grid(at)
+
+
+def test_a_failed_load_changes_nothing_and_says_so_outside_the_popover():
+    at = start()
+    upload(at, "first.json", json.dumps(FIRST).encode())
+    assert at.session_state["load_popover"] is False  # closed after a load: its message is seen
+    at.button_group(key="value_keep_movement").set_value(4).run()
+    before = (form_values(at), cards(at), dict(at.session_state["patient_values"]))
+
+    at.session_state["load_popover"] = True  # the user opens it again and gives a bad file
+    upload(at, "bad.json", b'{"age": 200, "back_pain": true}')
+    assert at.session_state["load_popover"] is False
+    ((kind, message),) = load_messages(at)
+    assert kind == "error" and message.startswith("Could not load bad.json: ")
+    assert (form_values(at), cards(at), dict(at.session_state["patient_values"])) == before
+    (marked,) = [w.value for w in at.warning if "not loaded" in w.value]
+    assert "still those of the patient already on the form" in marked
+
+    fill(at, {"odi": 50})  # the form moves on: the message about the file goes
+    at.run()
+    assert not load_messages(at) and not [w for w in at.warning if "not loaded" in w.value]
+
+
+def test_while_the_form_is_invalid_no_earlier_verdict_is_shown():
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    assert cards(at) and at.session_state["patient"]["age"] == 63
+    fill(at, {"age": 150})
+    at.run()
+    assert not cards(at)
+    assert not [m for m in markdown(at) if "da-glance" in m]
+    assert not at.get("download_button") and not at.tabs
+    assert "patient" not in at.session_state  # nor is it anyone's starting point
+    fill(at, {"age": 64})
+    at.run()
+    assert cards(at) and at.session_state["patient"]["age"] == 64
+
+
+def test_a_file_that_leaves_out_what_the_form_asks_gets_the_contracts_defaults():
+    """A JSON file that omits conservative care means 0 weeks, as the contract says (and no red flag,
+    no motor deficit): loading it fills those answers in."""
+    patient = {k: v for k, v in PATIENT.items() if k != "conservative_care_weeks"}
+    at = start()
+    upload(at, "short.json", json.dumps(patient).encode())
+    values = form_values(at)
+    assert values["conservative_care_weeks"] == 0 and values["motor_deficit"] == "none"
+    assert all(values[name] == "no" for name in RED_FLAGS)
+    assert at.checkbox(key="no_red_flags").value is True
+    for option, result in assess(patient).options.items():
+        assert VERDICT_WORDS[result.verdict] in card(at, option)
+
+
+def test_a_verdict_an_unknown_could_change_says_so_on_its_card():
+    at = start()
+    fill(at, {**FORM, "stenosis": NOT_KNOWN})
+    submit(at)
+    patient = {k: v for k, v in PATIENT.items() if k != "stenosis"}
+    expected = assess(patient)
+    changed_by = {o for item in expected.missing_information if item.field == "stenosis" for o in item.options}
+    assert changed_by, "stenosis could change some verdict"
+    for option, result in expected.options.items():
+        text = card(at, option)
+        assert VERDICT_WORDS[result.verdict] in text  # the verdict itself is the contract's
+        could = [item for item in expected.missing_information if option in item.options]
+        assert ("On what is known so far" in text) == bool(could), (option, text)
+        if option in changed_by:
+            assert re.search(r"could change when .*stenosis[a-z ]* \(MRI of the lumbar spine\)", text), text
+    flexion = next(
+        o
+        for o in OPTION_NAMES
+        if any(o in i.options for i in expected.missing_information if i.test == "flexion-extension radiographs")
+    )
+    both = re.search(r"(\w[\w -]*) and ([\w -]+) \(flexion-extension radiographs\)", card(at, flexion))
+    assert both and {both[1].split("; ")[-1], both[2]} == {
+        "translation on flexion-extension",
+        "angulation on flexion-extension",
+    }, card(at, flexion)  # both measurements, as one test
 
 
 def test_new_patient_clears_the_form():

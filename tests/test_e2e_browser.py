@@ -31,7 +31,13 @@ DOCS_SCREENSHOT = ROOT / "docs" / "consultation.png"
 
 # Part of the form, as a clinician would type it in clinic.
 TYPED = {"Age (years)": "63", "Symptom duration (weeks)": "52", "Conservative care (weeks)": "28"}
-CHOSEN = {"Symptomatic levels": "1", "Slip grade": "I", "Slip type": "degenerative", "Stenosis": "severe"}
+CHOSEN = {
+    "Motor deficit": "none",
+    "Symptomatic levels": "1",
+    "Slip grade": "I",
+    "Slip type": "degenerative",  # offered once the grade says there is a slip
+    "Stenosis": "severe",
+}
 PATIENT = {
     "age": 63,
     "back_pain": True,
@@ -92,6 +98,9 @@ def test_consultation_form_to_six_cards_and_the_patient_tab(page: Any, sync_api:
         page.get_by_role("radiogroup", name=question).get_by_text("yes", exact=True).click()
     for label, option in CHOSEN.items():
         choose(page, label, option)
+        settle(page)
+    page.get_by_text("None of these red flags", exact=True).click()  # the red flags asked, all absent
+    settle(page)
     page.get_by_role("button", name="Assess").click()
     settle(page)
 
