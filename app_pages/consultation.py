@@ -16,7 +16,7 @@ from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_patient
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.form import read_answers, readable
+from decision_aid.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.letter import key_reasons, short_name
@@ -261,16 +261,13 @@ def _handout_maker(consultation: Consultation):
 
 def _results(consultation: Consultation | None, problems: dict[str, str]) -> None:
     if problems:
-        st.warning(
-            "Some answers need attention before the options can be assessed: "
-            + "; ".join(_md(_problem_text(f, m)) for f, m in problems.items()),
-            icon=":material/edit_note:",
-        )
+        st.warning(_summary(problems), icon=":material/edit_note:")
         return
     if consultation is None:
         st.info(
-            "Answer the required questions (age, back pain, leg pain, symptom duration, symptomatic levels and "
-            "slip grade), add whatever else is known, and press **Assess**.",
+            "Answer the required questions (age, back pain, leg pain, symptom duration, symptomatic levels, slip "
+            "grade, weeks of conservative care, motor deficit and the red flags), add whatever else is known, and "
+            "press **Assess**.",
             icon=":material/arrow_back:",
         )
         return
@@ -295,6 +292,21 @@ def _results(consultation: Consultation | None, problems: dict[str, str]) -> Non
     with letter:
         st.caption("Copy into the clinic letter (the copy button is at the top right of the box).")
         st.code(consultation.letter, language=None, wrap_lines=True)
+
+
+def _summary(problems: dict[str, str]) -> str:
+    """Every problem in one list: the questions not answered yet together, then each other problem."""
+    unanswered = [input_label(f) for f, m in problems.items() if m == REQUIRED_WORDS]
+    flags = [f for f, m in problems.items() if m == RED_FLAG_WORDS]
+    lines = []
+    if unanswered:
+        lines.append(f"- **Not answered yet:** {_md(', '.join(unanswered))}")
+    if len(flags) == len(RED_FLAGS):
+        lines.append("- **Red flags not asked yet:** answer each question, or tick “None of these red flags”")
+    elif flags:
+        lines.append(f"- **Red flags not answered:** {_md(', '.join(input_label(f) for f in flags))}")
+    lines += [f"- {_md(_problem_text(f, m))}" for f, m in problems.items() if m not in (REQUIRED_WORDS, RED_FLAG_WORDS)]
+    return "Some answers need attention before the options can be assessed:\n\n" + "\n".join(lines)
 
 
 def _urgent_banner(assessment) -> None:
