@@ -82,9 +82,14 @@ def page() -> None:
 # A little less empty space above the title; cards and tiles in the theme's colours.
 _STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
-.st-key-factors_pane { max-height: calc(100vh - 19rem); min-height: 20rem; overflow-y: auto; padding-right: 0.6rem; }
-.da-glance { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.6rem; margin-bottom: 0.4rem; }
-.da-tile { border: 1px solid #d5dde4; border-radius: 0.5rem; padding: 0.55rem 0.75rem; background: #fbfcfd; }
+@media (min-width: 641px) {  /* the form scrolls in its own pane only beside the results, never on a phone */
+  .st-key-factors_pane { max-height: calc(100vh - 19rem); min-height: 20rem; overflow-y: auto; padding-right: 0.6rem; }
+}
+/* at most three tiles a row, fewer when a tile would be narrower than 10rem; words wrap whole */
+.da-glance { display: grid; gap: 0.6rem; margin-bottom: 0.4rem;
+  grid-template-columns: repeat(auto-fill, minmax(max(10rem, calc((100% - 1.2rem) / 3)), 1fr)); }
+.da-tile { border: 1px solid #d5dde4; border-radius: 0.5rem; padding: 0.55rem 0.75rem; background: #fbfcfd;
+  min-width: 0; overflow-wrap: normal; word-break: normal; hyphens: manual; }
 .da-tile-name { font-weight: 600; margin-bottom: 0.3rem; }
 .da-tile-why { font-size: 0.82rem; color: #4a5763; margin-top: 0.35rem; line-height: 1.3; }
 .da-reasons p { font-size: 0.92rem; margin: 0 0 0.45rem 0; line-height: 1.4; }
@@ -260,6 +265,7 @@ def _handout_maker(consultation: Consultation):
 
 
 def _results(consultation: Consultation | None, problems: dict[str, str]) -> None:
+    ui.heading(2, "Assessment")
     if problems:
         st.warning(_summary(problems), icon=":material/edit_note:")
         return
@@ -339,6 +345,7 @@ def _glance(assessment) -> None:
 
 
 def _option_cards(consultation: Consultation) -> None:
+    ui.heading(3, "Each option: why, and what would change it")
     options = list(consultation.assessment.options.items())
     for start in range(0, len(options), 2):
         for column, (option, result) in zip(st.columns(2), options[start : start + 2], strict=False):

@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages import ui
 from decision_aid.form import (
     GROUPS,
     NOT_KNOWN,
@@ -118,6 +119,7 @@ def factors_form(problems: dict[str, str], on_submit) -> None:
         for title, names in GROUPS:
             with st.container(border=True):
                 st.markdown(f"**{title}**")
+                ui.field_help(title, [(input_label(n), help_text(n)) for n in names])  # one tab stop a group
                 _grid([n for n in names if n not in QUESTIONS], problems)
                 flags = [n for n in names if n in QUESTIONS]
                 if flags:
@@ -167,10 +169,10 @@ def input_label(name: str) -> str:
 
 def _input(spec: FieldSpec) -> None:
     name, key = spec.name, widget_key(spec.name)
-    label, hint = input_label(name), help_text(name)
+    label = input_label(name)
     if spec.kind == "boolean":
         options = [NOT_KNOWN, YES, NO] if spec.nullable else [YES, NO]
-        st.radio(label, options, key=key, help=hint, horizontal=True)
+        st.radio(label, options, key=key, horizontal=True)
     elif spec.kind == "string" or _is_small(spec):
         if spec.kind == "string":
             values = list(spec.values if spec.nullable else choices(name, answers()))
@@ -181,7 +183,6 @@ def _input(spec: FieldSpec) -> None:
             label,
             options,
             key=key,
-            help=hint,
             format_func=lambda v: v if v == NOT_KNOWN else value_text(name, v),
             placeholder="choose",
         )
@@ -196,7 +197,6 @@ def _input(spec: FieldSpec) -> None:
             step=cast(spec.step),
             format=None if integer else input_format(name, st.session_state.get(key)),
             key=key,
-            help=hint,
             placeholder=NOT_KNOWN if spec.nullable else f"required{f' ({shown})' if shown else ''}",
         )
 

@@ -68,7 +68,7 @@ def clear() -> None:
 
 def _urgent(view: PatientView, consultation: Consultation) -> None:
     s = view.statements
-    st.markdown(f"#### {_md(s.headings.urgent)}")
+    st.markdown(f"### {_md(s.headings.urgent)}")
     st.markdown(_md(s.urgent_intro))
     for item in view.urgent(consultation.assessment):
         st.markdown(f"<div class='da-urgent'><strong>{_h(item.message)}</strong></div>", unsafe_allow_html=True)
@@ -81,13 +81,13 @@ def _elective(view: PatientView, consultation: Consultation) -> None:
     comparison = view.comparison(assessment, patient)
 
     st.info(s.supports, icon=":material/forum:")
-    st.markdown(f"#### {_md(h.decision)}\n{_md(s.decision)}")
+    st.markdown(f"### {_md(h.decision)}\n{_md(s.decision)}")
 
     conditions = view.conditions_for(assessment, patient)
     about = "\n\n".join(f"**{_md(c.name)}.** {_md(c.text)}" for c in conditions) or _md(view.conditions.general)
-    st.markdown(f"#### {_md(h.condition)}\n{about}")
+    st.markdown(f"### {_md(h.condition)}\n{about}")
 
-    st.markdown(f"#### {_md(h.found)}\n{_md(s.found_intro)}")
+    st.markdown(f"### {_md(h.found)}\n{_md(s.found_intro)}")
     for option in comparison.options:
         items = [
             f"<li><strong>{_h(s.note_word if r.kind == 'note' else s.effect_words[r.kind])}:</strong> {_h(r.text)}</li>"
@@ -106,7 +106,7 @@ def _elective(view: PatientView, consultation: Consultation) -> None:
 
     _values(view)
 
-    st.markdown(f"#### {_md(h.grid)}\n{_md(s.screen_grid_intro)}")
+    st.markdown(f"### {_md(h.grid)}\n{_md(s.screen_grid_intro)}")
     st.markdown(_grid_html(view, comparison), unsafe_allow_html=True)
     st.caption(s.different_studies)
     with st.expander(h.figures):
@@ -120,8 +120,9 @@ def _elective(view: PatientView, consultation: Consultation) -> None:
 
 def _values(view: PatientView) -> None:
     v, s = view.values, view.statements
-    st.markdown(f"#### {_md(s.headings.values)}\n{_md(v.intro)}")
-    st.caption(_md(v.statement))
+    st.markdown(f"### {_md(s.headings.values)}\n{_md(v.intro)}")
+    # the scale said once for every question (not a help icon, and a tab stop, on each)
+    st.caption(f"{_md(v.statement)} {v.scale.min} = {_md(v.scale.low)}; {v.scale.max} = {_md(v.scale.high)}.")
     stored = st.session_state.setdefault(RATINGS, {})
     scale = list(range(v.scale.min, v.scale.max + 1))
     for value in v.values:
@@ -134,7 +135,6 @@ def _values(view: PatientView) -> None:
             key=key,
             on_change=_rated,
             args=(value.id,),
-            help=f"{v.scale.min} = {v.scale.low}; {v.scale.max} = {v.scale.high}",
         )
 
 
@@ -167,7 +167,8 @@ def _grid_html(view: PatientView, comparison) -> str:
         cells = "".join("<td>" + "".join(f"<p>{_h(part)}</p>" for part in parts) + "</td>" for parts in row.cells)
         rows.append(f"<tr><th class='da-row' scope='row'>{label}</th>{cells}</tr>")
     return (
-        "<div class='da-grid-wrap'><table class='da-grid'><thead><tr><th class='da-row'></th>"
+        "<div class='da-grid-wrap'><table class='da-grid'><thead><tr>"
+        "<th class='da-row' scope='col'><span class='da-sr-only'>Question</span></th>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 

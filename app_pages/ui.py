@@ -74,6 +74,21 @@ def urgent_banner(assessment) -> None:
     )
 
 
+def heading(level: int, text: str) -> None:
+    """A section heading at `level` (2 or 3, under the page's title), sized for a section, with no
+    anchor link: pages keep their headings in order (h1, then h2, then h3) for screen readers."""
+    st.html(f'<h{level} class="da-heading">{html.escape(text)}</h{level}>')
+
+
+def field_help(title: str, items: list[tuple[str, str]]) -> None:
+    """The help for a group of inputs, together in one expander: one tab stop for the group
+    instead of a help icon on every input, and read by a screen reader like any text."""
+    shown = [(label, text) for label, text in items if text]
+    if shown:
+        with st.expander(f"Help: {title}", icon=":material/help:"):
+            st.markdown("\n".join(f"- **{md(label)}**: {md(text)}" for label, text in shown))
+
+
 def md(text: str) -> str:
     """Plain text made safe for Markdown (no accidental emphasis, maths or links)."""
     return re.sub(r"([\\`*_{}\[\]<>$~|#])", r"\\\1", text)
@@ -111,6 +126,9 @@ STYLE = """<style>
 .da-table { width: 100%; border-collapse: collapse; }
 .da-table th { text-align: left; }
 .da-table th, .da-table td { padding: 0.3rem 0.4rem; vertical-align: top; }
+.da-heading { padding: 0; color: inherit; scroll-margin-top: 4rem; }
+h2.da-heading { font-size: 1.4rem; font-weight: 700; margin: 0 0 0.6rem 0; }
+h3.da-heading { font-size: 1.1rem; font-weight: 600; margin: 0.9rem 0 0.4rem 0; }
 .da-sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 </style>"""
