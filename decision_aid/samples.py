@@ -32,7 +32,7 @@ def random_patient(rng: random.Random, unknown_share: float = 0.3) -> dict[str, 
         broken = _cross_field_problems(patient)
         if not broken:
             return patient
-        for name in broken:
+        for name in sorted(broken):  # a set of names: sorted, so a seed gives the same patients in every process
             spec, info = fields()[name], PatientFactors.model_fields[name]
             if spec.nullable and rng.random() < 0.5:
                 patient.pop(name, None)
