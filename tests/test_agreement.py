@@ -25,3 +25,31 @@ def test_a_broken_python_reading_is_caught_and_named(aid, monkeypatch, wrong, ri
 
 # That `decision-aid rules check` runs this comparison is checked with its other output in
 # tests/test_knowledge.py (one run of the command for both).
+
+
+def test_rules_that_name_the_jurisdiction_are_compared_under_both(aid):
+    """The jurisdiction is gridded like a field: a rule naming it is run under 'uk' and 'us'."""
+    from decision_aid import agreement
+    from decision_aid.knowledge import candidate_values
+    from decision_aid.vocabulary import condition_fields
+
+    grids = {
+        n: candidate_values(s, aid.knowledge.thresholds.get(n, set()), with_null=True)
+        for n, s in condition_fields().items()
+    }
+    assert grids["jurisdiction"] == ["uk", "us"]
+    naming = [c for c in aid.knowledge.rules if "jurisdiction" in c.spec.when]
+    assert naming
+    for rule in naming:
+        seen = {point["jurisdiction"] for point in agreement._rule_points(aid.knowledge, rule, grids, {})}
+        assert seen == {"uk", "us"}, rule.spec.id
+    assert agreement._base()["jurisdiction"] == "uk"  # every other point: the default
+
+
+def test_a_jurisdiction_the_python_reading_ignores_is_caught(aid, monkeypatch):
+    honest = reading._python
+    monkeypatch.setattr(reading, "_python", lambda expr: honest(expr).replace("== 'us'", "== 'uk'"))
+    monkeypatch.setattr(reading, "_evaluators", {})
+    report = compare(aid.knowledge, aid.engine, limit=1)
+    assert report.divergences
+    assert "jurisdiction" in aid.knowledge.by_id[report.divergences[0].id].spec.when

@@ -58,6 +58,9 @@ def test_filters_by_option_effect_and_kind(entries):
         "revision.pseudarthrosis-date-unknown",
         "revision.hardware-failure",
         "revision.adjacent-segment-disease",
+        "revision.implant-mechanical-failure",
+        "revision.symptoms-at-intact-implant",
+        "revision.next-to-dynamic-implant",
     }
     notes = catalogue.search(entries, effects=[catalogue.NOTE])
     assert notes and all(e.note for e in notes)

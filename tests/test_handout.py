@@ -117,9 +117,12 @@ def test_the_most_crowded_handouts_fit_on_three_pages(name, with_values):
 
 # Fields that the cross-field checks tie together; every other field is a unit of its own.
 _TOGETHER = [
-    ("slip_grade", "slip_type"),
+    ("slip_grade", "slip_type", "slip_direction", "slip_levels", "levels"),
     ("prior_fusion", "adjacent_segment_disease", "months_since_fusion"),
     ("symptom_duration_weeks", "conservative_care_weeks"),
+    ("leg_pain", "leg_symptom_pattern", "flexion_relief"),
+    ("prior_decompression", "prior_index_surgery", "disc_herniation"),
+    ("prior_motion_implant", "motion_implant_state"),
 ]
 _UNITS = _TOGETHER + [(name,) for name in fields() if not any(name in unit for unit in _TOGETHER)]
 

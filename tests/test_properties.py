@@ -1,14 +1,18 @@
 """Invariants of the engine over generated valid patients (hypothesis)."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from decision_aid import OPTIONS, default_aid
+from decision_aid import OPTIONS, DecisionAid, default_aid
+from decision_aid.knowledge import load
+from decision_aid.rules_files import rules_dir
 from decision_aid.verdicts import VERDICT_RANK
-from tests.strategies import patients
+from tests.strategies import VERSION_2_FIELDS, patients
 
 pytestmark = pytest.mark.slow  # 150 generated patients per property
 
@@ -74,16 +78,132 @@ def test_red_flags_always_win(patient):
         assert [r.rule_id for r in result.reasons] == sorted(expected)
 
 
+def problem_at_previous_fusion_or_implant(patient) -> bool:
+    """contract.md, "Previous fusion" and "Previous fusion or implant": fusion is then revision surgery."""
+    state = patient.get("motion_implant_state")
+    return (
+        patient["prior_fusion"] in ("pseudarthrosis", "hardware_failure")
+        or patient["adjacent_segment_disease"]
+        or state in ("mechanical_failure", "symptoms_at_implant")
+        or (state == "adjacent_level" and patient["prior_motion_implant"] == "dynamic_stabilisation")
+    )
+
+
 @SETTINGS
-@given(patients())
-def test_previous_fusion_decides_which_of_fusion_and_revision_applies(patient):
-    result = verdicts(patient)
-    if patient["prior_fusion"] == "none":
-        assert result["revision_surgery"] == "not_applicable"
-    if patient["prior_fusion"] in ("pseudarthrosis", "hardware_failure") or patient["adjacent_segment_disease"]:
-        assert result["fusion"] == "not_applicable"
-    else:
-        assert result["fusion"] != "not_applicable"
+@given(patients(), st.sampled_from(["uk", "us"]))
+def test_previous_fusion_or_implant_decides_which_of_fusion_and_revision_applies(patient, jurisdiction):
+    result = {o: r.verdict for o, r in aid.assess(patient, jurisdiction).options.items()}
+    neither = patient["prior_fusion"] == "none" and patient.get("prior_motion_implant", "none") == "none"
+    # revision is not applicable exactly when there is neither a previous fusion nor an implant
+    assert (result["revision_surgery"] == "not_applicable") == neither
+    assert (result["fusion"] == "not_applicable") == problem_at_previous_fusion_or_implant(patient)
+
+
+@SETTINGS
+@given(patients(red_flags=True))
+def test_the_jurisdiction_never_changes_an_urgent_referral(patient):
+    uk, us = aid.assess(patient, "uk"), aid.assess(patient, "us")
+    assert uk.urgent_referral and us.urgent_referral
+    assert [a.code for a in uk.alerts] == [a.code for a in us.alerts]
+    for option in OPTIONS:
+        assert uk.options[option].verdict == us.options[option].verdict == "not_applicable"
+        assert [r.rule_id for r in uk.options[option].reasons] == [r.rule_id for r in us.options[option].reasons]
+    assert uk.missing_information == us.missing_information == []
+
+
+@SETTINGS
+@given(patients(red_flags=None))
+def test_the_jurisdiction_decides_urgency_never(patient):
+    assert aid.assess(patient, "uk").urgent_referral == aid.assess(patient, "us").urgent_referral
+
+
+# ---- version 1 patients: the same assessment under the default jurisdiction ---------------------
+
+# contract.md, "Version 2 additions": the four rules that fire on version-1 fields. Only the first
+# may change a verdict (dynamic stabilisation, for a recurrent herniation with leg pain).
+FOUR_RULES = {
+    "dynamic.recurrent-herniation",
+    "disc-replacement.below-label-care",
+    "disc-replacement.prior-discectomy",
+    "disc-replacement.note-ipg306",
+}
+MAY_CHANGE_A_VERDICT = {"dynamic.recurrent-herniation"}
+
+
+@pytest.fixture(scope="module")
+def version_1_aid(tmp_path_factory) -> DecisionAid:
+    """The knowledge base before version 2 (tests/data/knowledge_2026.11.22), with today's field declarations."""
+    directory = tmp_path_factory.mktemp("knowledge") / "rules"
+    shutil.copytree(Path(__file__).parent / "data" / "knowledge_2026.11.22", directory)
+    shutil.copy(rules_dir() / "fields.yaml", directory / "fields.yaml")
+    return DecisionAid(load(directory))
+
+
+def version_1_differences(before, after) -> list[str]:
+    """What differs between the two assessments of one version-1 patient, other than what the
+    contract allows: the jurisdiction and knowledge version, what the four rules add (and, where
+    dynamic.recurrent-herniation supports dynamic stabilisation, the verdict and the "nothing
+    indicates it" reason it replaces), missing information about the version 2 fields, and
+    missing information that one of the four rules explains (for an option it fired for, or
+    through a field it reads, for an option it concerns)."""
+    problems = []
+    for part in ("urgent_referral", "alerts", "findings"):
+        if getattr(before, part) != getattr(after, part):
+            problems.append(part)
+    fallback = default_aid().knowledge.fallback.spec.id
+    touched = set()
+    for option in OPTIONS:
+        old, new = before.options[option], after.options[option]
+        four = {r.rule_id for r in new.reasons} & FOUR_RULES | {n.rule_id for n in new.notes} & FOUR_RULES
+        if four:
+            touched.add(option)
+        ignored = four | ({fallback} if four & MAY_CHANGE_A_VERDICT else set())
+        old_reasons = [(r.rule_id, r.effect) for r in old.reasons if r.rule_id not in ignored]
+        new_reasons = [(r.rule_id, r.effect) for r in new.reasons if r.rule_id not in ignored]
+        if old_reasons != new_reasons:
+            problems.append(f"{option} reasons: {old_reasons} -> {new_reasons}")
+        if [n.rule_id for n in old.notes] != [n.rule_id for n in new.notes if n.rule_id not in four]:
+            problems.append(f"{option} notes")
+        if old.verdict != new.verdict and not four & MAY_CHANGE_A_VERDICT:
+            problems.append(f"{option}: {old.verdict} -> {new.verdict}")
+
+    knowledge = default_aid().knowledge
+    deps = default_aid().dependencies
+    four_options = {o for r in FOUR_RULES for o in knowledge.by_id[r].spec.options}
+    four_fields = {f for r in FOUR_RULES for f in deps.rule_fields(r)}
+
+    def counts(field: str, option: str) -> bool:
+        """An option a listed rule fired for, or could fire for through this field, may change."""
+        return option not in touched and not (option in four_options and field in four_fields)
+
+    def kept(items):
+        out = [
+            (m.field, [o for o in m.options if counts(m.field, o)]) for m in items if m.field not in VERSION_2_FIELDS
+        ]
+        return [(name, options) for name, options in out if options]
+
+    if sorted(kept(before.missing_information)) != sorted(kept(after.missing_information)):
+        problems.append(f"missing information: {kept(before.missing_information)} -> {kept(after.missing_information)}")
+    if after.jurisdiction != "uk":
+        problems.append("jurisdiction")
+    return problems
+
+
+@SETTINGS
+@given(patients(red_flags=None, version_2=False))
+def test_a_version_1_patient_gets_the_same_assessment_under_the_default_jurisdiction(version_1_aid, patient):
+    assert version_1_differences(version_1_aid.assess(patient), aid.assess(patient)) == []
+
+
+def test_the_two_thousand_stored_patients_keep_their_assessment_under_the_default_jurisdiction(version_1_aid):
+    lines = (Path(__file__).parent / "data" / "random_patients_2000.jsonl").read_text().splitlines()
+    changed = {}
+    for number, line in enumerate(lines, start=1):
+        patient = json.loads(line)
+        found = version_1_differences(version_1_aid.assess(patient), aid.assess(patient))
+        if found:
+            changed[number] = found
+    assert changed == {}
 
 
 @SETTINGS

@@ -8,6 +8,10 @@ obviously about its rule. Adding a rule to rules/ without a row here fails
 `test_every_rule_in_rules_fires_in_some_case`; a row whose rule was renamed or
 removed fails `test_every_row_names_a_rule_that_exists`.
 
+A patch may name the jurisdiction the patient is assessed under (`"jurisdiction": "us"`;
+'uk', the default, otherwise): it is a setting, never a patient field, and is passed to
+the engine beside the factors.
+
 A second table does the same for the findings of stage 1: every state each
 finding can take (present, absent, unknown), with the boundary values of
 clinical-reference.md section 3.
@@ -70,6 +74,7 @@ def case(rule: str, base: dict[str, Any], fires: dict[str, Any], near: dict[str,
 
 
 ALWAYS = None
+US = {"jurisdiction": "us"}  # assessed under the US setting (not a patient field)
 
 # ---- the table ----------------------------------------------------------------
 
@@ -104,6 +109,19 @@ RULE_CASES = [
         STENOSIS,
         {"psychosocial_yellow_flags": True},
         {"psychosocial_yellow_flags": False},
+    ),
+    case(
+        "common.implant-state-unknown",
+        STENOSIS,
+        {"prior_motion_implant": "interlaminar_device"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+    ),
+    case(
+        "common.implant-state-unknown",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement"},
+        {"prior_motion_implant": "none"},
+        "no implant",
     ),
     # conservative care
     case("conservative.always-offered", STENOSIS, {}, ALWAYS),
@@ -152,6 +170,12 @@ RULE_CASES = [
         {"adjacent_segment_disease": True},
         {"adjacent_segment_disease": False},
     ),
+    case(
+        "decompression.prior-facetectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+    ),
     case("decompression.axial-back-pain-only", STENOSIS, {"leg_pain": False}, {"leg_pain": True}),
     case("decompression.isthmic-slip", SLIP, {"slip_type": "isthmic"}, {"slip_type": "degenerative"}),
     case("decompression.high-grade-slip", SLIP, {"slip_grade": 3}, {"slip_grade": 2}),
@@ -162,6 +186,12 @@ RULE_CASES = [
         {"prior_fusion": "hardware_failure"},
         {"prior_fusion": "solid"},
         "hardware failure",
+    ),
+    case(
+        "decompression.failed-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "symptoms_at_implant"},
     ),
     # dynamic stabilisation
     case("dynamic.stenosis-no-slip-or-grade-1-degenerative", STENOSIS, {"stenosis": "moderate"}, {"stenosis": "mild"}),
@@ -177,6 +207,19 @@ RULE_CASES = [
         STENOSIS,
         {"leg_pain": True},
         {"leg_pain": False},
+        "needs leg pain",
+    ),
+    case(
+        "dynamic.recurrent-herniation",
+        STENOSIS,
+        {"stenosis": "none", "disc_herniation": "recurrent"},
+        {"stenosis": "none", "disc_herniation": "first"},
+    ),
+    case(
+        "dynamic.recurrent-herniation",
+        STENOSIS,
+        {"disc_herniation": "recurrent", "leg_pain": True},
+        {"disc_herniation": "recurrent", "leg_pain": False},
         "needs leg pain",
     ),
     case("dynamic.age-over-65", STENOSIS, {"age": 66}, {"age": 65}),
@@ -196,6 +239,19 @@ RULE_CASES = [
         {"adjacent_segment_disease": True},
         {"adjacent_segment_disease": False},
     ),
+    case(
+        "dynamic.next-to-dynamic-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+    ),
+    case(
+        "dynamic.next-to-dynamic-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "working"},
+        "working implant",
+    ),
     case("dynamic.coflex-beyond-envelope", STENOSIS, {"translation_mm": 4.6}, {"translation_mm": 4.5}),
     case("dynamic.coflex-beyond-envelope", STENOSIS, {"angulation_deg": 15.1}, {"angulation_deg": 15.0}, "angulation"),
     case(
@@ -205,6 +261,41 @@ RULE_CASES = [
         {"facet_arthropathy": "moderate"},
     ),
     case("dynamic.coflex-prior-decompression", STENOSIS, {"prior_decompression": True}, {"prior_decompression": False}),
+    case(
+        "dynamic.coflex-prior-decompression",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "laminotomy"},
+        "laminectomy, not laminotomy",
+    ),
+    case(
+        "dynamic.coflex-prior-decompression",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "discectomy"},
+        "facetectomy, not discectomy",
+    ),
+    case(
+        "dynamic.coflex-prior-decompression",
+        STENOSIS,
+        {"prior_decompression": True, "disc_herniation": "recurrent"},
+        {"prior_decompression": False, "disc_herniation": "recurrent"},
+        "a recurrent herniation alone",
+    ),
+    case("dynamic.coflex-no-flexion-relief", STENOSIS, {"flexion_relief": False}, {"flexion_relief": True}),
+    case(
+        "dynamic.coflex-no-flexion-relief",
+        STENOSIS,
+        {"flexion_relief": False},
+        {"flexion_relief": None},
+        "relief not asked",
+    ),
+    case(
+        "dynamic.coflex-slips-at-two-levels",
+        SLIP,
+        {"levels": 2, "slip_levels": 2},
+        {"levels": 2, "slip_levels": 1},
+    ),
     case("dynamic.coflex-three-or-more-levels", STENOSIS, {"levels": 3}, {"levels": 2}),
     case("dynamic.coflex-l5-s1", STENOSIS, {"index_level": "L5-S1"}, {"index_level": "L4-L5"}),
     case("dynamic.coflex-pars-defect-without-slip", STENOSIS, {"slip_type": "isthmic"}, {"slip_type": "none"}),
@@ -216,6 +307,26 @@ RULE_CASES = [
         {"scoliosis_cobb_deg": 25.0},
         {"scoliosis_cobb_deg": 25.1},
         "upper bound",
+    ),
+    case(
+        "dynamic.dynesys-cobb-10-to-25",
+        STENOSIS,
+        {"scoliosis_cobb_deg": 15.0},
+        {"scoliosis_cobb_deg": 15.0, **US},
+        "not in the USA",
+    ),
+    case(
+        "dynamic.dynesys-prior-facetectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+    ),
+    case(
+        "dynamic.dynesys-prior-facetectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy", **US},
+        "not in the USA",
     ),
     case(
         "dynamic.neither-device-fits",
@@ -237,7 +348,28 @@ RULE_CASES = [
     case("dynamic.osteoporosis", NO_BONE, {"ct_l1_hounsfield": 109.9}, {"ct_l1_hounsfield": 110.0}, "CT"),
     case("dynamic.cobb-over-25", STENOSIS, {"scoliosis_cobb_deg": 25.1}, {"scoliosis_cobb_deg": 25.0}),
     case("dynamic.failed-previous-fusion", FUSED, {"prior_fusion": "hardware_failure"}, {"prior_fusion": "solid"}),
-    case("dynamic.note-us-regulatory", STENOSIS, {}, ALWAYS),
+    case(
+        "dynamic.failed-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+    ),
+    case(
+        "dynamic.failed-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "symptoms_at_implant"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        "painful intact implant",
+    ),
+    case("dynamic.us-coflex-only", STENOSIS, {"index_level": "L5-S1", **US}, {"index_level": "L5-S1"}),
+    case(
+        "dynamic.us-coflex-only",
+        STENOSIS,
+        {"index_level": "L5-S1", **US},
+        {"index_level": "L4-L5", **US},
+        "no Coflex condition",
+    ),
+    case("dynamic.note-us-regulatory", STENOSIS, {}, US),
     case(
         "dynamic.note-motion-preservation",
         STENOSIS,
@@ -259,6 +391,26 @@ RULE_CASES = [
         {"prior_fusion": "hardware_failure"},
         {"prior_fusion": "solid"},
         "hardware failure",
+    ),
+    case(
+        "fusion.problem-at-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "working"},
+    ),
+    case(
+        "fusion.problem-at-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "symptoms_at_implant"},
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "adjacent_level"},
+        "painful intact disc replacement",
+    ),
+    case(
+        "fusion.problem-at-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+        "next to a Dynesys type only",
     ),
     case("fusion.slip-grade-2-or-more", SLIP, {"slip_grade": 2}, {"slip_grade": 1}),
     case(
@@ -317,11 +469,72 @@ RULE_CASES = [
         "needs symptoms",
     ),
     case("fusion.recurrent-disc-herniation", STENOSIS, {"disc_herniation": "recurrent"}, {"disc_herniation": "first"}),
+    case(
+        "fusion.prior-facetectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy", "stenosis": "mild"},
+    ),
+    case(
+        "fusion.prior-facetectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+        "laminectomy",
+    ),
+    case("fusion.us-axial-one-or-two-level-ddd", BACK_ONLY, US, {}),
+    case(
+        "fusion.us-axial-one-or-two-level-ddd",
+        BACK_ONLY,
+        {**US, "pfirrmann_grade": 3},
+        {**US, "pfirrmann_grade": 2},
+        "Pfirrmann",
+    ),
+    case("fusion.us-axial-one-or-two-level-ddd", BACK_ONLY, {**US, "levels": 2}, {**US, "levels": 3}, "levels"),
+    case(
+        "fusion.us-axial-one-or-two-level-ddd",
+        BACK_ONLY,
+        {**US, "stenosis": "none"},
+        {**US, "stenosis": "mild"},
+        "stenosis",
+    ),
+    case(
+        "fusion.us-axial-one-or-two-level-ddd",
+        BACK_ONLY,
+        {**US, "slip_grade": 0, "slip_type": "none"},
+        {**US, "slip_grade": 1, "slip_type": "degenerative"},
+        "slip",
+    ),
+    case("fusion.us-nass-translation-over-2mm", STENOSIS, {**US, "translation_mm": 2.1}, {**US, "translation_mm": 2.0}),
+    case("fusion.us-nass-translation-over-2mm", STENOSIS, {**US, "translation_mm": 2.1}, {"translation_mm": 2.1}, "uk"),
+    case(
+        "fusion.us-nass-translation-over-2mm",
+        STENOSIS,
+        {**US, "translation_mm": 2.1},
+        {**US, "translation_mm": None},
+        "films not taken",
+    ),
+    case(
+        "fusion.us-nass-translation-over-2mm",
+        STENOSIS,
+        {**US, "translation_mm": 2.9},
+        {**US, "translation_mm": 3.0},
+        "instability from 3 mm",
+    ),
+    case(
+        "fusion.us-nass-translation-over-2mm",
+        STENOSIS,
+        {**US, "translation_mm": 2.5, "stenosis": "moderate"},
+        {**US, "translation_mm": 2.5, "stenosis": "mild"},
+        "needs moderate stenosis",
+    ),
     case("fusion.smoking", STENOSIS, {"smoker": True}, {"smoker": False}),
     case("fusion.osteoporosis", STENOSIS, {"bone_density_t_score": -2.5}, {"bone_density_t_score": -2.4}),
     case("fusion.bone-quality-unknown-over-65", NO_BONE, {"age": 66}, {"age": 65}),
     case("fusion.age-80-or-more", STENOSIS, {"age": 80}, {"age": 79}),
     case("fusion.three-or-more-levels", STENOSIS, {"levels": 3}, {"levels": 2}),
+    case("fusion.retrolisthesis", SLIP, {"slip_direction": "retro"}, {"slip_direction": "antero"}),
+    case("fusion.retrolisthesis", SLIP, {"slip_direction": "retro"}, {"slip_direction": None}, "direction unknown"),
     case("fusion.stenosis-without-slip-or-instability", STENOSIS, {"translation_mm": 2.9}, {"translation_mm": 3.0}),
     case(
         "fusion.stenosis-without-slip-or-instability",
@@ -351,6 +564,27 @@ RULE_CASES = [
         {"sagittal_imbalance": None},
         "deformity unknown",
     ),
+    case(
+        "fusion.stenosis-without-slip-or-instability",
+        STENOSIS,
+        {**US, "translation_mm": 2.0},
+        {**US, "translation_mm": 2.1},
+        "USA: not over 2 mm (NASS)",
+    ),
+    case(
+        "fusion.stenosis-without-slip-or-instability",
+        STENOSIS,
+        {**US, "translation_mm": None},
+        {**US, "translation_mm": 2.1},
+        "USA: films not taken",
+    ),
+    case(
+        "fusion.stenosis-without-slip-or-instability",
+        STENOSIS,
+        {**US, "translation_mm": 2.5, "stenosis": "mild"},
+        {**US, "translation_mm": 2.5, "stenosis": "moderate"},
+        "USA: mild stenosis",
+    ),
     case("fusion.axial-back-pain-only-no-slip", BACK_ONLY, {"leg_pain": False}, {"leg_pain": True}),
     case(
         "fusion.axial-back-pain-only-no-slip",
@@ -359,8 +593,83 @@ RULE_CASES = [
         {"scoliosis_cobb_deg": 25.1},
         "deformity",
     ),
+    case("fusion.axial-back-pain-only-no-slip", BACK_ONLY, {}, US, "not in the USA"),
+    case(
+        "fusion.axial-back-pain-only-no-slip",
+        BACK_ONLY,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+        "not next to an implant",
+    ),
     # revision surgery
     case("revision.no-previous-fusion", STENOSIS, {"prior_fusion": "none"}, {"prior_fusion": "solid"}),
+    case(
+        "revision.no-previous-fusion",
+        STENOSIS,
+        {"prior_motion_implant": "none"},
+        {"prior_motion_implant": "interlaminar_device"},
+        "an implant",
+    ),
+    case(
+        "revision.implant-mechanical-failure",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "symptoms_at_implant"},
+    ),
+    case(
+        "revision.symptoms-at-intact-implant",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "symptoms_at_implant"},
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "working"},
+    ),
+    case(
+        "revision.next-to-dynamic-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level", "stenosis": "mild"},
+    ),
+    case(
+        "revision.next-to-dynamic-implant",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+        "next to a Dynesys type only",
+    ),
+    case(
+        "revision.next-to-dynamic-implant",
+        STENOSIS,
+        {
+            "prior_motion_implant": "dynamic_stabilisation",
+            "motion_implant_state": "adjacent_level",
+            "stenosis": "mild",
+            "translation_mm": 3.0,
+        },
+        {
+            "prior_motion_implant": "dynamic_stabilisation",
+            "motion_implant_state": "adjacent_level",
+            "stenosis": "mild",
+            "translation_mm": 2.9,
+        },
+        "instability",
+    ),
+    case(
+        "revision.working-implant",
+        STENOSIS,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+    ),
+    case(
+        "revision.working-implant",
+        STENOSIS,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+        {
+            "prior_motion_implant": "interlaminar_device",
+            "motion_implant_state": "working",
+            "prior_fusion": "solid",
+            "months_since_fusion": 36,
+        },
+        "after a fusion",
+    ),
     case(
         "revision.symptomatic-non-union",
         FUSED,
@@ -415,7 +724,34 @@ RULE_CASES = [
         {"adjacent_segment_disease": False},
         {"adjacent_segment_disease": True},
     ),
+    case(
+        "revision.solid-fusion-without-adjacent-disease",
+        FUSED,
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "working"},
+        {"prior_motion_implant": "interlaminar_device", "motion_implant_state": "adjacent_level"},
+        "an implant problem",
+    ),
     case("revision.note-exclude-infection", FUSED, {"prior_fusion": "hardware_failure"}, {"prior_fusion": "solid"}),
+    case(
+        "revision.note-exclude-infection",
+        STENOSIS,
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "dynamic_stabilisation", "motion_implant_state": "adjacent_level"},
+        "failed implant",
+    ),
+    case(
+        "revision.note-disc-replacement-revision",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "mechanical_failure"},
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "working"},
+    ),
+    case(
+        "revision.note-disc-replacement-revision",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement"},
+        {"prior_motion_implant": "interlaminar_device"},
+        "state unknown",
+    ),
     case(
         "revision.note-non-union-less-predictable",
         FUSED,
@@ -436,6 +772,7 @@ RULE_CASES = [
         "nerve compression",
     ),
     case("disc-replacement.back-pain", STENOSIS, {"back_pain": True}, {"back_pain": False}),
+    case("disc-replacement.back-pain", STENOSIS, {"back_pain": True}, {"back_pain": True, **US}, "not in the USA"),
     case("disc-replacement.age-over-60", STENOSIS, {"age": 61}, {"age": 60}),
     case("disc-replacement.three-or-more-levels", STENOSIS, {"levels": 3}, {"levels": 2}),
     case("disc-replacement.slip-or-pars-defect", SLIP, {"slip_grade": 2}, {"slip_grade": 1}),
@@ -469,6 +806,73 @@ RULE_CASES = [
         {"index_level": None},
         "level unknown",
     ),
+    case(
+        "disc-replacement.claudication",
+        STENOSIS,
+        {"leg_symptom_pattern": "claudication"},
+        {"leg_symptom_pattern": "radicular"},
+    ),
+    case(
+        "disc-replacement.claudication",
+        STENOSIS,
+        {"leg_symptom_pattern": "both"},
+        {"leg_symptom_pattern": None},
+        "both, or not known",
+    ),
+    case(
+        "disc-replacement.prior-laminectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "discectomy"},
+    ),
+    case(
+        "disc-replacement.prior-laminectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "facetectomy"},
+        {"prior_decompression": True, "prior_index_surgery": None},
+        "facetectomy",
+    ),
+    case(
+        "disc-replacement.failed-previous-implant",
+        STENOSIS,
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "symptoms_at_implant"},
+        {"prior_motion_implant": "disc_replacement", "motion_implant_state": "adjacent_level"},
+    ),
+    case(
+        "disc-replacement.below-label-care", STENOSIS, {"conservative_care_weeks": 25}, {"conservative_care_weeks": 26}
+    ),
+    case(
+        "disc-replacement.prior-discectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "discectomy"},
+        {"prior_decompression": True, "prior_index_surgery": "laminectomy"},
+    ),
+    case(
+        "disc-replacement.prior-discectomy",
+        STENOSIS,
+        {"prior_decompression": True, "prior_index_surgery": "laminotomy"},
+        {"prior_decompression": False, "prior_index_surgery": "none"},
+        "laminotomy",
+    ),
+    case(
+        "disc-replacement.prior-discectomy",
+        STENOSIS,
+        {"prior_decompression": True},
+        {"prior_decompression": False},
+        "type unknown",
+    ),
+    case(
+        "disc-replacement.prior-discectomy",
+        STENOSIS,
+        {"disc_herniation": "recurrent"},
+        {"disc_herniation": None},
+        "recurrent herniation",
+    ),
+    case("disc-replacement.us-minimal-disability", STENOSIS, {**US, "odi": 39}, {**US, "odi": 40}),
+    case("disc-replacement.us-minimal-disability", STENOSIS, {**US, "odi": 39}, {"odi": 39}, "uk"),
+    case("disc-replacement.note-ipg306", STENOSIS, {}, US),
+    case("disc-replacement.note-uk-nice", STENOSIS, US, {}),
+    case("disc-replacement.note-us-coverage", STENOSIS, US, {}),
     case("disc-replacement.note-us-approval", STENOSIS, {}, ALWAYS),
     case("disc-replacement.note-trial-evidence", STENOSIS, {}, ALWAYS),
 ]
@@ -508,9 +912,15 @@ def all_rule_ids_in_yaml() -> set[str]:
 
 
 def _fired(aid, patient: dict[str, Any], rule: str) -> bool:
-    result = aid.explain(patient).result
+    result = explain(aid, patient).result
     is_red_flag = rule in {c.spec.id for c in aid.knowledge.red_flags}
     return rule in result.red_flags if is_red_flag else rule in result.fired
+
+
+def explain(aid, patient: dict[str, Any]):
+    """The explained assessment; a `jurisdiction` key in the patient is the setting, not a factor."""
+    factors = {k: v for k, v in patient.items() if k != "jurisdiction"}
+    return aid.explain(factors, patient.get("jurisdiction"))
 
 
 # ---- the rows -----------------------------------------------------------------
@@ -552,7 +962,7 @@ def test_every_rule_in_rules_fires_in_some_case(aid):
         for patch in (row.fires, row.near):
             if patch is None:
                 continue
-            e = aid.explain(row.patient(patch))
+            e = explain(aid, row.patient(patch))
             seen |= set(e.result.fired) | set(e.result.red_flags)
             for option in e.assessment.options.values():
                 seen |= {r.rule_id for r in option.reasons if r.rule_id in fallback_ids_in_yaml()}

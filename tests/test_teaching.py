@@ -10,9 +10,10 @@ from decision_aid.models import OPTIONS, VERDICTS, parse_factors
 from decision_aid.samples import random_patients
 from decision_aid.verdicts import aggregate
 
-# Verdicts the knowledge base cannot give, whatever the factors (so no case can teach them):
-# conservative care has an "always" supports rule and no opposes rule; disc replacement's one
-# supporting rule needs back pain, and back pain opposes it (clinical-reference.md, section 4).
+# Verdicts the knowledge base cannot give under the default jurisdiction ('uk'), whatever the
+# factors: conservative care has an "always" supports rule and no opposes rule; disc replacement's
+# one supporting rule needs back pain, and under UK guidance back pain opposes it
+# (clinical-reference.md, sections 4 and 10). Under 'us' disc replacement can be discussed.
 UNREACHABLE = {
     ("conservative_care", "not_advised"),
     ("disc_replacement", "worth_discussing"),
@@ -34,7 +35,7 @@ def reasoning_of(patient):
 @pytest.fixture(scope="module")
 def engine_verdicts(cases):
     aid = default_aid()
-    return {c.id: {o: r.verdict for o, r in aid.assess(c.patient).options.items()} for c in cases}
+    return {c.id: {o: r.verdict for o, r in aid.assess(c.patient, c.jurisdiction).options.items()} for c in cases}
 
 
 def test_the_library_has_at_least_30_cases_with_unique_ids(cases):
@@ -62,6 +63,20 @@ def test_the_library_covers_each_options_verdicts(engine_verdicts):
     seen = {(o, v) for verdicts in engine_verdicts.values() for o, v in verdicts.items()}
     missing = {(o, v) for o in OPTIONS for v in VERDICTS} - seen - UNREACHABLE
     assert not missing
+
+
+def test_cases_may_name_the_jurisdiction_they_are_assessed_under(cases, engine_verdicts):
+    by_id = {c.id: c for c in cases}
+    assert by_id["in-label-disc-replacement-us"].jurisdiction == "us"
+    assert by_id["in-label-disc-replacement-uk"].jurisdiction == "uk"  # the default
+    assert engine_verdicts["in-label-disc-replacement-us"]["disc_replacement"] == "worth_discussing"
+    assert engine_verdicts["in-label-disc-replacement-uk"]["disc_replacement"] == "not_advised"
+    assert {c.jurisdiction for c in cases} == {"uk", "us"}
+
+
+def test_a_case_with_a_jurisdiction_that_is_not_uk_or_us_is_named(tmp_path):
+    write(tmp_path, "cases:\n" + case_text(changes={"    title: A case": "    title: A case\n    jurisdiction: fr"}))
+    assert [p.message.split(":")[0] for p in problems_of(tmp_path)] == ["jurisdiction"]
 
 
 def test_the_unreachable_verdicts_are_really_unreachable():
