@@ -226,6 +226,7 @@ def test_a_write_error_mid_batch_leaves_the_previous_output(tmp_path):
     assert_only(tmp_path, "patients.jsonl", "out.jsonl")
 
 
+@pytest.mark.slow  # a file-size limit in a child process, like the batch's write error above
 def test_a_handout_that_cannot_be_written_whole_leaves_the_previous_pdf(tmp_path):
     out = tmp_path / "handout.pdf"
     out.write_bytes(b"%PDF-1.4 the previous, good handout")
