@@ -66,6 +66,14 @@ def test_assess_reads_standard_input():
         ({"conservative_care_weeks": 60}, "conservative_care_weeks"),
         ({"adjacent_segment_disease": True}, "adjacent_segment_disease"),
         ({"months_since_fusion": 3}, "months_since_fusion"),
+        # version 2 (contract.md, "Version 2 additions")
+        ({"leg_pain": False, "leg_symptom_pattern": "claudication"}, "leg_symptom_pattern"),
+        ({"prior_index_surgery": "laminectomy"}, "prior_index_surgery"),
+        ({"motion_implant_state": "mechanical_failure"}, "motion_implant_state"),
+        ({"slip_direction": "retro", "slip_type": "isthmic"}, "slip_direction"),
+        ({"slip_levels": 3}, "slip_levels"),
+        ({"prior_motion_implant": "coflex"}, "prior_motion_implant"),
+        ({"jurisdiction": "us"}, "jurisdiction"),
     ],
 )
 def test_invalid_input_exits_2_naming_the_field_without_traceback(patch, field):

@@ -200,3 +200,45 @@ def test_a_bad_jurisdiction_is_an_input_error_naming_it(bad):
         assess(BASE, jurisdiction=bad)
     assert [p.field for p in caught.value.problems] == ["jurisdiction"]
     assert '"uk", "us"' in caught.value.problems[0].message
+
+
+def test_the_json_schema_carries_the_version_2_fields():
+    from decision_aid.models import input_schema
+
+    properties = input_schema()["properties"]
+    required = set(input_schema()["required"])
+    enums = {
+        "leg_symptom_pattern": ["claudication", "radicular", "both"],
+        "prior_index_surgery": ["none", "discectomy", "laminotomy", "laminectomy", "facetectomy"],
+        "prior_motion_implant": ["none", "dynamic_stabilisation", "interlaminar_device", "disc_replacement"],
+        "motion_implant_state": ["working", "mechanical_failure", "symptoms_at_implant", "adjacent_level"],
+        "slip_direction": ["antero", "retro"],
+    }
+    for name, values in enums.items():
+        prop = properties[name]
+        assert any(v.get("enum") == values for v in prop.get("anyOf", [prop])), name
+        assert name not in required
+    assert properties["prior_motion_implant"]["default"] == "none"
+    assert properties["flexion_relief"]["default"] is None
+    slip_levels = [v for v in properties["slip_levels"]["anyOf"] if v.get("type") == "integer"][0]
+    assert (slip_levels["minimum"], slip_levels["maximum"]) == (1, 5)
+
+
+def test_a_version_2_patient_round_trips_through_json():
+    full = {
+        **BASE,
+        "leg_symptom_pattern": "both",
+        "flexion_relief": True,
+        "prior_decompression": True,
+        "prior_index_surgery": "laminotomy",
+        "prior_motion_implant": "dynamic_stabilisation",
+        "motion_implant_state": "adjacent_level",
+        "slip_grade": 1,
+        "slip_type": "degenerative",
+        "slip_direction": "retro",
+        "levels": 2,
+        "slip_levels": 2,
+    }
+    patient = parse_factors(json.dumps(full))
+    assert parse_factors(patient.model_dump_json()) == patient
+    assert {k: v for k, v in json.loads(patient.model_dump_json()).items() if k in full} == full
