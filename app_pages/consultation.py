@@ -18,8 +18,8 @@ from decision_aid.consultation import Consultation, consult, load_patient
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
-from decision_aid.labels import OPTION_NAMES
-from decision_aid.letter import key_reasons, short_name
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.letter import SO_FAR, could_change, key_reasons, label, only_nothing_indicates
 from decision_aid.missing import Ask, by_test
 from decision_aid.vocabulary import fields
 
@@ -45,6 +45,8 @@ EFFECT_TAGS = {
     "opposes": ("#b71c1c", "against"),
     "excludes": ("#424242", "excluded"),
 }
+# "Nothing indicates it" where a missing answer could change the verdict: not a contraindication
+SO_FAR_TAG = ("#424242", "so far")
 SUSPENDED = "suspended: urgent referral"
 UNCHANGED = "The form is unchanged."
 SHOWN_PROBLEMS = 6  # a file's problems named in the load message; the rest are counted
@@ -289,7 +291,7 @@ def _results(consultation: Consultation | None, problems: dict[str, str]) -> Non
         _urgent_banner(assessment)
     clinician, patient, letter = st.tabs(["Options", "For the patient", "Clinic letter"])
     with clinician:
-        _glance(assessment)  # with a red flag these read "suspended: urgent referral", and nothing elective follows
+        _glance(consultation)  # with a red flag these read "suspended: urgent referral", and nothing elective follows
         if not assessment.urgent_referral:
             _missing(assessment)
             _option_cards(consultation)
@@ -328,15 +330,21 @@ def _urgent_banner(assessment) -> None:
     _sources({c for r in red_flags for c in r.evidence})
 
 
-def _glance(assessment) -> None:
-    """All six verdicts at a glance, each with the reasons that decide it in a few words."""
+def _glance(consultation: Consultation) -> None:
+    """All six verdicts at a glance, each with the reasons that decide it in a few words (the rules'
+    labels). A "not advised" that rests only on nothing indicating it, where a missing answer could
+    change it, says so instead of looking like a contraindication."""
     knowledge = ui.aid().knowledge
+    assessment, unknowns = consultation.assessment, consultation.unknowns
     tiles = []
     for option, result in assessment.options.items():
         badge = ui.verdict_badge(result.verdict, SUSPENDED if assessment.urgent_referral else None)
         word, reasons = key_reasons(result, knowledge)[0]  # the effect that decides the verdict
         more = f" and {len(reasons) - GLANCE_REASONS} more" if len(reasons) > GLANCE_REASONS else ""
-        why = f"{word}: {', '.join(short_name(r, knowledge) for r in reasons[:GLANCE_REASONS])}{more}"
+        labels = ", ".join(label(r, knowledge, assessment.jurisdiction) for r in reasons[:GLANCE_REASONS])
+        why = f"{word}: {labels}{more}"
+        if option in unknowns and only_nothing_indicates(result, knowledge):
+            why = f"{VERDICT_WORDS[result.verdict]} {SO_FAR}; {could_change(unknowns[option], most=GLANCE_REASONS)}"
         tiles.append(
             f"<div class='da-tile'><div class='da-tile-name'>{html.escape(OPTION_NAMES[option])}</div>{badge}"
             f"<div class='da-tile-why'>{html.escape(why)}</div></div>"
@@ -358,10 +366,10 @@ def _card(option: str, result, suggestions, unknowns: list[Ask] | None = None) -
     so_far = f"\n<p class='da-so-far'>{html.escape(_so_far(unknowns))}</p>" if unknowns else ""
     st.markdown(f"#### {html.escape(OPTION_NAMES[option])}\n{badge}{so_far}", unsafe_allow_html=True)
     shown, more = result.reasons[:SHOWN_REASONS], result.reasons[SHOWN_REASONS:]
-    st.markdown(_reasons_html(shown, result.notes if not more else []), unsafe_allow_html=True)
+    st.markdown(_reasons_html(shown, result.notes if not more else [], bool(unknowns)), unsafe_allow_html=True)
     if more:
         with st.expander(f"{len(more)} more reason{'s' if len(more) > 1 else ''}"):
-            st.markdown(_reasons_html(more, result.notes), unsafe_allow_html=True)
+            st.markdown(_reasons_html(more, result.notes, bool(unknowns)), unsafe_allow_html=True)
     st.markdown(_changes_html(suggestions), unsafe_allow_html=True)
     _sources({c for r in result.reasons for c in r.evidence} | {c for n in result.notes for c in n.evidence})
 
@@ -384,10 +392,13 @@ def _changes_html(suggestions) -> str:
     return f"<div class='da-reasons da-changes'><p><strong>What would change it</strong></p>{body}</div>"
 
 
-def _reasons_html(reasons, notes) -> str:
+def _reasons_html(reasons, notes, so_far: bool = False) -> str:
+    """Each reason with its effect; with `so_far` (a missing answer could change the verdict),
+    "nothing indicates it" is tagged "so far", not "against"."""
+    fallback = ui.aid().knowledge.fallback.spec.id
     parts = []
     for reason in reasons:
-        colour, word = EFFECT_TAGS[reason.effect]
+        colour, word = SO_FAR_TAG if so_far and reason.rule_id == fallback else EFFECT_TAGS[reason.effect]
         parts.append(
             f"<p><span style='color:{colour};font-weight:600'>{word}</span> · {html.escape(reason.explanation)}"
             f"{_cite_ids(reason.evidence)}</p>"
@@ -414,16 +425,8 @@ def _missing(assessment) -> None:
 
 def _so_far(asks: list[Ask]) -> str:
     """ "On what is known so far; it could change when the stenosis (MRI of the lumbar spine) is known."
-    The form's words for each field, grouped by the test that obtains them."""
-    parts = []
-    for ask in asks:
-        labels = [fields()[item.field].label for item in ask.items]
-        names = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
-        parts.append(f"{names} ({ask.test})" if ask.test else names)
-    if len(parts) > 1:
-        return f"On what is known so far; it could change when these are known: {'; '.join(parts)}."
-    verb = "are" if len(asks[0].items) > 1 else "is"
-    return f"On what is known so far; it could change when {parts[0]} {verb} known."
+    The form's words for each field, grouped by the test that obtains them (as in the clinic letter)."""
+    return f"On what is known so far; {could_change(asks)}."
 
 
 def _asked(ask: Ask) -> str:

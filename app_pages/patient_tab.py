@@ -36,8 +36,12 @@ _STYLE = """<style>
 .da-found p { margin: 0.2rem 0 0.3rem 0; }
 .da-found ul { margin: 0 0 0.5rem 0; padding-left: 1.2rem; }
 .da-found li { font-size: 0.92rem; line-height: 1.4; margin-bottom: 0.2rem; }
-.da-urgent { border: 2px solid #b71c1c; background: #ffebee; border-radius: 0.5rem;
-  padding: 0.6rem 0.9rem; margin: 0.4rem 0; }
+.da-urgent { border: 3px solid #b71c1c; background: #fff3e0; border-radius: 0.5rem;
+  padding: 0.6rem 0.9rem; margin: 0.4rem 0 0.8rem 0; }
+.da-urgent p { margin: 0 0 0.5rem 0; line-height: 1.45; }
+.da-urgent .da-urgent-title { color: #8e0000; font-size: 1.1rem; font-weight: 700; }
+.da-urgent .da-urgent-part { font-weight: 700; margin: 0.6rem 0 0.15rem 0; }
+.da-so-far-patient { font-style: italic; margin: 0 0 0.3rem 0; }
 </style>"""
 
 
@@ -67,12 +71,18 @@ def clear() -> None:
 
 
 def _urgent(view: PatientView, consultation: Consultation) -> None:
-    s = view.statements
+    """For the patient, in plain words and a box styled as urgent: what is happening, what happens
+    next, and what to do if it gets worse. The staff instruction is the banner's, above the tabs."""
+    s, urgent = view.statements, view.statements.urgent
+    assessment = consultation.assessment
     st.markdown(f"### {_md(s.headings.urgent)}")
-    st.markdown(_md(s.urgent_intro))
-    for item in view.urgent(consultation.assessment):
-        st.markdown(f"<div class='da-urgent'><strong>{_h(item.message)}</strong></div>", unsafe_allow_html=True)
-        st.markdown(_md(item.explanation))
+    happening = " ".join(item.explanation for item in view.urgent(assessment))
+    parts = ((urgent.happening, happening), (urgent.next_heading, view.urgent_next(assessment)))
+    parts += ((urgent.worse_heading, urgent.worse),)
+    body = "".join(f"<p class='da-urgent-part'>{_h(heading)}</p><p>{_h(text)}</p>" for heading, text in parts)
+    st.markdown(
+        f"<div class='da-urgent'><p class='da-urgent-title'>{_h(urgent.box)}</p>{body}</div>", unsafe_allow_html=True
+    )
 
 
 def _elective(view: PatientView, consultation: Consultation) -> None:
@@ -90,14 +100,14 @@ def _elective(view: PatientView, consultation: Consultation) -> None:
     st.markdown(f"### {_md(h.found)}\n{_md(s.found_intro)}")
     for option in comparison.options:
         items = [
-            f"<li><strong>{_h(s.note_word if r.kind == 'note' else s.effect_words[r.kind])}:</strong> {_h(r.text)}</li>"
-            for r in (*option.reasons, *option.notes)
+            f"<li><strong>{_h(view.word(r))}:</strong> {_h(r.text)}</li>" for r in (*option.reasons, *option.notes)
         ]
         badge = ui.verdict_badge(option.verdict, option.verdict_words)
+        so_far = f"<p class='da-so-far-patient'>{_h(option.so_far)}</p>" if option.so_far else ""
         with st.container(border=True):
             st.markdown(
                 f"<div class='da-found'><p><strong>{_h(option.name)}</strong> "
-                f"<span class='da-cite'>({_h(option.summary)})</span></p><p>{badge}</p>"
+                f"<span class='da-cite'>({_h(option.summary)})</span></p><p>{badge}</p>{so_far}"
                 f"<ul>{''.join(items)}</ul></div>",
                 unsafe_allow_html=True,
             )

@@ -51,7 +51,16 @@ class References:
     items: tuple[tuple[int, str], ...]
 
 
-Block = Para | Bullets | GridTable | References
+@dataclass(frozen=True)
+class Box:
+    """A framed box with a heading, then parts of a subheading and a paragraph each; styled as
+    urgent (red frame, warm tint)."""
+
+    title: str
+    parts: tuple[tuple[str, str], ...]  # (subheading, text)
+
+
+Block = Para | Bullets | GridTable | References | Box
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class Handout:
                     parts.append(block.text)
                 elif isinstance(block, Bullets):
                     parts.extend(block.items)
+                elif isinstance(block, Box):
+                    parts.extend(text for _, text in block.parts)
             if section.prose and parts:
                 out[section.title or f"section {number + 1}"] = strip_marks(" ".join(parts))
         return out
@@ -159,12 +170,17 @@ def _date(day: date) -> str:
 
 
 def _urgent(view: PatientView, assessment: Assessment, sources: _Sources) -> Section:
-    """The urgent message: each alert, with its red flag in plain words; nothing elective."""
-    blocks: list[Block] = [Para(view.statements.urgent_intro)]
-    for item in view.urgent(assessment):
-        blocks.append(Para(item.message, "box"))
-        blocks.append(Para(item.explanation + sources.mark(item.evidence)))
-    return Section(None, tuple(blocks))
+    """The urgent message, for the patient, in a box styled as urgent: what is happening (each red
+    flag in plain words), what happens next, and what to do if it gets worse. Nothing elective, and
+    not the staff instruction (that is the clinician's, in the letter and the app)."""
+    urgent = view.statements.urgent
+    happening = " ".join(item.explanation + sources.mark(item.evidence) for item in view.urgent(assessment))
+    parts = (
+        (urgent.happening, happening),
+        (urgent.next_heading, view.urgent_next(assessment)),
+        (urgent.worse_heading, urgent.worse),
+    )
+    return Section(None, (Box(urgent.box, parts),))
 
 
 def _elective(
@@ -193,27 +209,30 @@ def _found(view: PatientView, comparison: Comparison, sources: _Sources) -> tupl
     s = view.statements
 
     def item(reason: PlainReason) -> str:
-        word = s.note_word if reason.kind == "note" else s.effect_words[reason.kind]
-        return f"{word}: {reason.text}{sources.mark(reason.evidence)}"
+        return f"{view.word(reason)}: {reason.text}{sources.mark(reason.evidence)}"
 
-    options_of: dict[str, list[str]] = {}
+    def key(reason: PlainReason) -> tuple[str, str, str]:  # one rule may read differently for two options
+        return reason.rule_id, reason.kind, reason.text
+
+    options_of: dict[tuple[str, str, str], list[str]] = {}
     for option in comparison.options:
         for reason in option.reasons:
-            options_of.setdefault(reason.rule_id, []).append(option.name)
-    shared: dict[tuple[str, ...], dict[str, PlainReason]] = {}
+            options_of.setdefault(key(reason), []).append(option.name)
+    shared: dict[tuple[str, ...], dict[tuple[str, str, str], PlainReason]] = {}
     for option in comparison.options:
         for reason in option.reasons:
-            if len(options_of[reason.rule_id]) > 1:
-                shared.setdefault(tuple(options_of[reason.rule_id]), {}).setdefault(reason.rule_id, reason)
+            if len(options_of[key(reason)]) > 1:
+                shared.setdefault(tuple(options_of[key(reason)]), {}).setdefault(key(reason), reason)
     blocks: list[Block] = [Para(s.found_intro)]
     for names, reasons in shared.items():
         blocks.append(Para(s.shared_reasons.format(options=_listed(names)), "small"))
         blocks.append(Bullets(tuple(item(r) for r in reasons.values()), "small"))
     for option in comparison.options:
+        so_far = f" {option.so_far}" if option.so_far else ""
         blocks.append(
-            Para(f"**{option.name}** ({option.summary}): {option.verdict_words}", f"verdict:{option.verdict}")
+            Para(f"**{option.name}** ({option.summary}): {option.verdict_words}.{so_far}", f"verdict:{option.verdict}")
         )
-        own = [item(r) for r in option.reasons if len(options_of[r.rule_id]) == 1] + [item(n) for n in option.notes]
+        own = [item(r) for r in option.reasons if len(options_of[key(r)]) == 1] + [item(n) for n in option.notes]
         blocks.append(Bullets(tuple(own or [s.only_shared]), "small"))
     if comparison.not_shown:
         blocks.append(Para(s.not_shown.format(options=_listed(comparison.not_shown)), "small"))

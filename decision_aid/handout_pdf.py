@@ -21,7 +21,7 @@ from typing import Any
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout
 
-from decision_aid.handout_content import Block, Bullets, GridTable, Handout, Para, References, Section
+from decision_aid.handout_content import Block, Box, Bullets, GridTable, Handout, Para, References, Section
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
@@ -35,6 +35,8 @@ BULLET_INDENT, BULLET_WIDTH = 1.5, 3.5  # mm: where a bullet sits, and the room 
 REFERENCE_WIDTH = 7  # mm: the room a reference's number takes
 VERDICT_INDENT = 4  # mm: an option's verdict line, beside its coloured mark
 BOX_PADDING = 2  # mm round the text of a box
+URGENT_LINE = 0.7  # mm: the urgent box's frame
+URGENT_GAPS = (0.8, 1.2, 0.3)  # mm: under the urgent box's heading, above each subheading, under it
 GRID_LABEL_WIDTH = 34  # mm: the Option Grid's row labels
 GRID_PADDING = (0.8, 1.2, 0.8, 1.2)  # mm round the Option Grid's cells: top, right, bottom, left
 COLUMN_PADDING = (0.0, 3.0, 0.0, 0.0)  # mm round the two-column notes: a gap on the right of each
@@ -43,6 +45,8 @@ _INK = (25, 25, 25)
 _GREY = (95, 95, 95)
 _BLUE = (20, 60, 110)
 _WHITE = (255, 255, 255)
+_URGENT = (170, 20, 20)  # the urgent box's frame and heading
+_URGENT_TINT = (255, 241, 222)  # and its warm (amber) ground
 _VERDICT_COLOURS = {  # (mark, cell tint): the colour always sits beside the verdict's words
     "worth_discussing": ((0, 120, 60), (218, 240, 224)),
     "discuss_with_caution": ((190, 110, 0), (253, 238, 208)),
@@ -52,6 +56,7 @@ _VERDICT_COLOURS = {  # (mark, cell tint): the colour always sits beside the ver
 # style: (bold, size in pt, colour)
 _STYLES = {
     "title": (True, 14, _BLUE),
+    "urgent": (True, 12, _URGENT),
     "heading": (True, 11, _BLUE),
     "meta": (False, 8, _GREY),
     "box": (True, 9, _INK),
@@ -234,6 +239,36 @@ def _block(pdf: HandoutPDF, block: Block) -> None:
         _grid(pdf, block)
     elif isinstance(block, References):
         _references(pdf, block)
+    elif isinstance(block, Box):
+        _box(pdf, block)
+
+
+def _box_pieces(box: Box) -> list[tuple[str, str, tuple[float, float, float, float], str]]:
+    """The urgent box as cells drawn one under another: (text, style, padding, border)."""
+    side = float(BOX_PADDING)
+    under_title, above, under = URGENT_GAPS
+    pieces = [(box.title, "urgent", (side, side, under_title, side))]
+    for heading, text in box.parts:
+        pieces += [(heading, "box", (above, side, under, side)), (text, "body", (0.0, side, 0.0, side))]
+    last_text, last_style, (top, right, _, left) = pieces[-1]
+    pieces[-1] = (last_text, last_style, (top, right, side, left))
+    return [
+        (t, st, pad, "LR" + ("T" if i == 0 else "") + ("B" if i == len(pieces) - 1 else ""))
+        for i, (t, st, pad) in enumerate(pieces)
+    ]
+
+
+def _box(pdf: HandoutPDF, box: Box) -> None:
+    """A box styled as urgent: a red frame round a warm ground, its heading in red."""
+    line_width = pdf.line_width
+    pdf.set_draw_color(*_URGENT)
+    pdf.set_fill_color(*_URGENT_TINT)
+    pdf.set_line_width(URGENT_LINE)
+    for text, style, padding, border in _box_pieces(box):
+        h = pdf.style(style)
+        pdf.multi_cell(0, h, text, border=border, fill=True, padding=padding, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_line_width(line_width)
+    pdf.gap(1.5)
 
 
 def _para(pdf: HandoutPDF, para: Para) -> None:
@@ -464,6 +499,14 @@ class _Flow:
                 self.grid(block)
             elif isinstance(block, References):
                 self.references(block)
+            elif isinstance(block, Box):
+                self.box(block)
+
+    def box(self, box: Box) -> None:
+        """_box"""
+        for text, style, padding, _ in _box_pieces(box):
+            self.multi_cell(text, style, False, self.page.left, padding=padding)
+        self.gap(1.5)
 
     def para(self, para: Para) -> None:
         style, _, verdict = para.style.partition(":")
@@ -527,22 +570,28 @@ class _Flow:
         if self.y + h > self.page.trigger:
             self.turn()
 
-    def multi_cell(self, text: str, style: str, markdown: bool, x: float, padding: float = 0.0) -> None:
-        """FPDF.multi_cell(0, h, text) from x: with `padding` all round, or else a cell margin each side."""
+    def multi_cell(
+        self, text: str, style: str, markdown: bool, x: float, padding: float | tuple[float, ...] = 0.0
+    ) -> None:
+        """FPDF.multi_cell(0, h, text) from x: with `padding` all round (or top, right, bottom, left),
+        and a cell margin on a side without padding."""
         bold, size, h = _type(style, self.scale)
         page = self.page
+        top, right, bottom, left = padding if isinstance(padding, tuple) else (padding,) * 4
         w = page.width - page.right - x
-        room = w - padding - padding
-        if not padding:
-            room = room - page.cell_margin - page.cell_margin
+        room = w - right - left
+        if not left:
+            room = room - page.cell_margin
+        if not right:
+            room = room - page.cell_margin
         lines = self.lines(text, markdown, bold, size, room)
-        self.y += padding
+        self.y += top
         for _ in range(lines):
-            if self.y + (h + padding) > page.trigger:
+            if self.y + (h + bottom) > page.trigger:
                 self.turn()
-                self.y += padding
+                self.y += top
             self.y += h
-        self.y += padding
+        self.y += bottom
 
     def cell_height(self, text: str, style: str, width: float, padding: tuple[float, float, float, float]) -> float:
         """A table cell's height (Table._render_table_cell): nothing when empty, else its lines

@@ -24,6 +24,7 @@ from decision_aid import conditions as cond
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
 from decision_aid.knowledge import Knowledge, check_condition
 from decision_aid.labels import OPTION_NAMES
+from decision_aid.missing import Ask, by_test
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.reading import holds
 from decision_aid.rules_files import read_yaml
@@ -133,6 +134,35 @@ class Headings(_Spec):
     urgent: str
 
 
+class NextStep(_Spec):
+    alerts: list[str] = Field(min_length=1)  # the red flags' alert codes this text is for
+    text: str
+
+
+class Urgent(_Spec):
+    """What a patient with an urgent referral reads: what is happening (each red flag's patient
+    explanation), what happens next, and what to do if it gets worse; never the staff instruction."""
+
+    box: str  # the urgent box's heading
+    happening: str
+    next_heading: str
+    next: list[NextStep] = Field(min_length=1)  # the first whose alerts include one of the patient's
+    worse_heading: str
+    worse: str
+
+
+class SoFar(_Spec):
+    """An option whose verdict a missing answer could change: it stands on what we know so far."""
+
+    verdict_words: dict[Verdict, str]
+    word: str  # beside "nothing points to it yet", in place of "Against"
+    nothing_yet: str
+    could_change: str  # {thing}: the first test (or fact) whose result could change the verdict
+    could_also_change: str  # {thing}: each other one, a sentence each
+    answer: str  # {label}: a fact asked for with no test
+    tests: dict[str, str]  # a test of rules/fields.yaml -> what the patient will have
+
+
 class SafetyNet(_Spec):
     signs: list[str] = Field(min_length=1)
     action: str
@@ -161,7 +191,8 @@ class StatementsFile(_Spec):
     verdict_words: dict[Verdict, str]
     effect_words: dict[Effect, str]
     note_word: str
-    urgent_intro: str
+    so_far: SoFar
+    urgent: Urgent
     safety_net: SafetyNet
 
 
@@ -188,7 +219,8 @@ class ShownCell:
 
 @dataclass(frozen=True)
 class PlainReason:
-    """A reason or note in plain words: `kind` is the effect, or "note"."""
+    """A reason or note in plain words: `kind` is the effect, "note", or "so_far" for "nothing
+    points to it yet" where a missing answer could change the verdict (`PatientView.word` names it)."""
 
     rule_id: str
     kind: str
@@ -202,10 +234,11 @@ class OptionView:
     name: str
     summary: str
     verdict: str
-    verdict_words: str
+    verdict_words: str  # "Not advised, on what we know so far" where a missing answer could change it
     reasons: tuple[PlainReason, ...]
     notes: tuple[PlainReason, ...]
     cells: dict[str, ShownCell]
+    so_far: str = ""  # "This could change once we have an MRI scan of your lower back."; "" if nothing could
 
 
 @dataclass(frozen=True)
@@ -229,9 +262,9 @@ class GridRow:
 
 @dataclass(frozen=True)
 class UrgentItem:
-    """One alert of an urgent referral: what to do, and the red flag in plain words."""
+    """One red flag of an urgent referral in plain words, for the patient (the staff instruction of
+    its alert is for the clinician: the clinic letter and the app's banner)."""
 
-    message: str
     explanation: str
     evidence: tuple[str, ...]
 
@@ -263,14 +296,17 @@ class PatientView:
                 hidden.append(OPTION_NAMES[option])
                 continue
             column = self.grid.options[option]
+            unknowns = by_test(i for i in assessment.missing_information if option in i.options)
+            words = self.statements.so_far.verdict_words if unknowns else self.statements.verdict_words
             shown.append(
                 OptionView(
                     option=option,
                     name=OPTION_NAMES[option],
                     summary=column.summary,
                     verdict=result.verdict,
-                    verdict_words=self.statements.verdict_words[result.verdict],
-                    reasons=self._reasons(result.reasons),
+                    verdict_words=words[result.verdict],
+                    so_far=self._could_change(unknowns),
+                    reasons=self._reasons(result.reasons, bool(unknowns)),
                     notes=tuple(
                         PlainReason(n.rule_id, "note", self._patient_text(n.rule_id), tuple(n.evidence))
                         for n in result.notes
@@ -335,12 +371,21 @@ class PatientView:
         return used
 
     def urgent(self, assessment: Assessment) -> tuple[UrgentItem, ...]:
-        """An urgent referral for the patient: each alert with its red flag's plain explanation."""
-        flags = {c.spec.alert_code: c.spec for c in self.knowledge.red_flags}
+        """An urgent referral for the patient: each alert's red flag in plain words (what is happening)."""
+        flags = {c.spec.alert_code: c.spec.in_(assessment.jurisdiction) for c in self.knowledge.red_flags}
         return tuple(
-            UrgentItem(a.message, flags[a.code].patient_explanation, tuple(flags[a.code].evidence))
-            for a in assessment.alerts
+            UrgentItem(flags[a.code].patient_explanation, tuple(flags[a.code].evidence)) for a in assessment.alerts
         )
+
+    def urgent_next(self, assessment: Assessment) -> str:
+        """What happens next, for the patient: the first text of `urgent.next` meant for one of the alerts."""
+        codes = {a.code for a in assessment.alerts}
+        return next((step.text for step in self.statements.urgent.next if codes & set(step.alerts)), "")
+
+    def word(self, reason: PlainReason) -> str:
+        """The word before a plain reason: "In favour", "Good to know", "Not known yet" ..."""
+        s = self.statements
+        return {"note": s.note_word, "so_far": s.so_far.word}.get(reason.kind) or s.effect_words[reason.kind]
 
     def ratings(self, chosen: Mapping[str, int | None] | None) -> dict[str, int] | None:
         """The ratings to print: the rated values only (None = not rated), checked;
@@ -348,18 +393,40 @@ class PatientView:
         rated = {key: rating for key, rating in (chosen or {}).items() if rating is not None}
         return self.check_values(rated) or None
 
-    def _reasons(self, reasons: list[Reason]) -> tuple[PlainReason, ...]:
+    def _reasons(self, reasons: list[Reason], so_far: bool = False) -> tuple[PlainReason, ...]:
         # A rule with two effects (supports and cautions) is said once, with the first
-        # effect in the contract's order (the more cautious one).
+        # effect in the contract's order (the more cautious one). Where a missing answer could
+        # change the verdict (`so_far`), "nothing points to it" is said as not known yet.
         seen: set[str] = set()
         out = []
+        fallback = self.knowledge.fallback.spec.id
         for reason in reasons:
-            if reason.rule_id not in seen:
-                seen.add(reason.rule_id)
+            if reason.rule_id in seen:
+                continue
+            seen.add(reason.rule_id)
+            if so_far and reason.rule_id == fallback:
+                out.append(PlainReason(reason.rule_id, "so_far", self.statements.so_far.nothing_yet, ()))
+            else:
                 out.append(
                     PlainReason(reason.rule_id, reason.effect, reason.patient_explanation, tuple(reason.evidence))
                 )
         return tuple(out)
+
+    def _could_change(self, asks: list[Ask]) -> str:
+        """ "This could change once we have an MRI scan of your lower back." ("" for no missing answer),
+        and "It could also change once we have ..." for each other test: each test in the patient's
+        words, a fact asked with no test by its label on the handout; a short sentence each."""
+        so_far = self.statements.so_far
+        things = []
+        for ask in asks:
+            if ask.test:
+                things.append(so_far.tests[ask.test])
+            else:
+                things += [so_far.answer.format(label=fields()[i.field].patient_label) for i in ask.items]
+        if not things:
+            return ""
+        also = [so_far.could_also_change.format(thing=thing) for thing in things[1:]]
+        return " ".join([so_far.could_change.format(thing=things[0]), *also])
 
     def _patient_text(self, rule_id: str) -> str:
         return self.knowledge.by_id[rule_id].spec.patient_explanation
@@ -455,6 +522,7 @@ class _Checker:
                 self.problem("values.yaml", "scale", "min must be below max")
         if statements:
             self.cite("statements.yaml", "safety_net", statements.safety_net.evidence)
+            self.check_statements(statements)
         if self.problems or None in (grid, conditions, values, statements):
             return None
         return PatientView(grid, conditions, values, statements, self.knowledge, self.expressions)
@@ -484,6 +552,20 @@ class _Checker:
                         self.problem(file, where, f"write figures as 'out of 100 people': {figure.text!r}")
                     if figure.when is not None:
                         self.condition(file, where, figure.when)
+
+    def check_statements(self, statements: StatementsFile) -> None:
+        """Every red flag has its "what happens next" text, and every test that missing information
+        can name has words for the patient."""
+        file = "statements.yaml"
+        codes = {c.spec.alert_code for c in self.knowledge.red_flags}
+        listed = {code for step in statements.urgent.next for code in step.alerts}
+        for code in sorted(listed - codes):
+            self.problem(file, "urgent.next", f"unknown alert code '{code}' (not in red_flags.yaml)")
+        for code in sorted(codes - listed):
+            self.problem(file, "urgent.next", f"no text for the red flag alert '{code}'")
+        tests = {spec.test for spec in fields().values() if spec.nullable and spec.test}
+        for test in sorted(tests - set(statements.so_far.tests)):
+            self.problem(file, "so_far.tests", f"no words for the test '{test}' (rules/fields.yaml)")
 
     def cite(self, file: str, item: str, evidence: list[str]) -> None:
         for cid in evidence:

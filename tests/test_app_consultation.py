@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -301,10 +302,18 @@ def test_patient_tab_for_a_red_flag_shows_only_the_urgent_message_and_the_safety
     submit(at)
     tab = patient_tab(at)
     text = "\n".join(m.value for m in tab.markdown).replace("\\", "")
+    urgent = view.statements.urgent
+    assessment = assess({**PATIENT, "cauda_equina_syndrome": True})
     assert view.statements.headings.urgent in text
-    assert view.statements.urgent_intro.split(".")[0] in text
-    for alert in assess({**PATIENT, "cauda_equina_syndrome": True}).alerts:
-        assert alert.message in text
+    (box,) = [m.value for m in tab.markdown if "class='da-urgent'" in m.value]
+    for words in (urgent.box, urgent.happening, urgent.next_heading, urgent.worse_heading, urgent.worse):
+        assert html.escape(words, quote=False) in box
+    assert html.escape(view.urgent_next(assessment), quote=False) in box  # what happens next, in plain words
+    for item in view.urgent(assessment):
+        assert html.escape(item.explanation, quote=False) in box  # what is happening
+    for alert in assessment.alerts:
+        assert alert.message not in text and "4 hours" not in text  # the staff instruction is the banner's
+        assert alert.message.split(";")[0] in "\n".join(e.value for e in at.error)
     assert "da-grid" not in text
     assert view.statements.headings.decision not in text and view.statements.headings.values not in text
     assert not tab.get("button_group")  # no values questions
@@ -666,3 +675,59 @@ def test_the_patient_survives_a_visit_to_another_page():
 def test_footer_names_the_knowledge_version():
     at = start()
     assert any("Knowledge version" in c.value and "does not replace" in c.value for c in at.caption)
+
+
+def tiles(at: AppTest) -> dict[str, str]:
+    """option -> its tile's "why" line, as shown (HTML unescaped)."""
+    (glance,) = [m for m in markdown(at) if "da-glance" in m]
+    found = re.findall(r"<div class='da-tile-name'>(.*?)</div>.*?<div class='da-tile-why'>(.*?)</div>", glance)
+    names = {name: option for option, name in OPTION_NAMES.items()}
+    return {names[html.unescape(name)]: html.unescape(why) for name, why in found}
+
+
+def test_tiles_name_the_reasons_by_the_rules_labels():
+    knowledge = default_aid().knowledge
+    at = start()
+    fill(at, FORM)
+    submit(at)
+    shown = tiles(at)
+    assert set(shown) == set(OPTION_NAMES)
+    assessment = assess(PATIENT)
+    for option, why in shown.items():
+        assert "-" not in why.replace("flexion-extension", "").replace("T-score below -1.0", ""), why  # no rule id
+        assert not re.search(r"grade [0-9]", why), why  # grades as on the form
+        deciding = [r for r in assessment.options[option].reasons if r.rule_id in knowledge.by_id]
+        assert any(knowledge.by_id[r.rule_id].spec.label in why for r in deciding), (option, why)
+    assert "grade I degenerative slip, stability not assessed" in shown["fusion"]
+    assert "stability not assessed" not in shown["fusion"].replace("slip, stability not assessed", "")
+
+
+def test_an_unknown_that_could_change_a_not_advised_is_not_shown_as_a_contraindication():
+    """Issue 9, item 4: with stenosis not known, no red 'against: nothing indicates it' and no
+    'Not advised for you'; the verdict itself stays the contract's."""
+    view = view_of(default_aid().knowledge)
+    at = start()
+    fill(at, {**FORM, "stenosis": NOT_KNOWN})
+    submit(at)
+    patient = {k: v for k, v in PATIENT.items() if k != "stenosis"}
+    expected = assess(patient)
+    changed_by = {o for item in expected.missing_information if item.field == "stenosis" for o in item.options}
+    assert {"decompression_alone", "dynamic_stabilisation", "fusion"} <= changed_by
+    shown = tiles(at)
+    (glance,) = [m for m in markdown(at) if "da-glance" in m]
+    for option in changed_by:
+        assert expected.options[option].verdict == "not_advised"
+        assert shown[option].startswith("not advised on what is known so far; it could change when the "), shown
+        assert "stenosis" in shown[option] and "nothing indicates it" not in shown[option]
+        reasons = markdown(at)[markdown(at).index(card(at, option)) + 1]  # the card's reasons, under its heading
+        assert "so far</span> · Nothing in these factors" in reasons
+        assert "against</span> · Nothing in these factors" not in reasons
+    assert glance.count(VERDICT_WORDS["not_advised"]) >= len(changed_by)  # the badges keep the verdict
+    text = "\n".join(m.value for m in patient_tab(at).markdown).replace("\\", "")
+    so_far = view.statements.so_far
+    assert text.count(so_far.verdict_words["not_advised"]) >= len(changed_by)
+    assert html.escape(so_far.nothing_yet, quote=False) in text
+    assert "could change once we have an MRI scan of your lower back" in text
+    for option in changed_by:
+        (found,) = [m for m in text.split("<div class='da-found'>") if f"<strong>{OPTION_NAMES[option]}</strong>" in m]
+        assert "Not advised for you" not in found

@@ -20,6 +20,7 @@ from decision_aid.consultation import consult
 from decision_aid.handout import build_handout
 from decision_aid.labels import describe_condition, input_format, show_value
 from decision_aid.letter import clinic_letter
+from decision_aid.models import parse_factors
 from decision_aid.patient_view import view_of
 from decision_aid.teaching import reasoning
 from decision_aid.text import summary
@@ -182,3 +183,42 @@ def test_the_saved_record_keeps_the_exact_input():
     for field, value in {**RAW, **NEAR_THRESHOLD}.items():
         assert record["patient"][field] == value
     assert str(record["patient"]["scoliosis_cobb_deg"]) == "-0.0"
+
+
+# ---- the slip grade as on the form -----------------------------------------------------------
+
+ARABIC_SLIP_GRADE = re.compile(r"(?<!Pfirrmann )(?<!ASA )\b[Gg]rade [1-5]\b")
+
+
+@pytest.mark.parametrize("grade", [1, 2])
+def test_a_slip_grade_is_written_as_on_the_form_in_every_human_readable_view(grade):
+    """Roman numerals, as the form writes them, in the letter, the CLI's text summary, the handout,
+    the patient view and teaching; JSON and the schema keep the contract's integers."""
+    patient = {**BASE, "slip_grade": grade}
+    explained = AID.explain(patient)
+    assessment = explained.assessment
+    view = view_of(KNOWLEDGE)
+    factors = parse_factors(patient)
+    comparison = view.comparison(assessment, factors)
+    patient_texts = [r.text for o in comparison.options for r in (*o.reasons, *o.notes)]
+    patient_texts += [s.population for s in view.studies_used(comparison).values()]
+    patient_texts += [part for row in view.grid_rows(comparison) for cells in row.cells for part in cells]
+    patient_texts += [c.text for c in view.conditions_for(assessment, factors)]
+    lesson = reasoning(explained, KNOWLEDGE)
+    teaching = [f.value for f in lesson.facts if f.field == "slip_grade"]
+    teaching += [f"{step.condition} {step.explanation}" for step in lesson.rules]
+    teaching += [f"{step.because} {step.explanation}" for step in lesson.findings]
+    views = {
+        "letter": clinic_letter(assessment, KNOWLEDGE),
+        "text summary": summary(assessment),
+        "handout": handout_text(patient),
+        "patient view": "\n".join(patient_texts),
+        "teaching": "\n".join(teaching),
+    }
+    roman = "I" * grade
+    for name, text in views.items():
+        assert not ARABIC_SLIP_GRADE.search(text), (name, ARABIC_SLIP_GRADE.search(text))
+    assert f"grade {roman}" in views["letter"], views["letter"]
+    assert f"{view.factor_labels['slip_grade']}: {roman} " in views["handout"]
+    assert [f.value for f in lesson.facts if f.field == "slip_grade"] == [roman]
+    assert json.loads(consult(patient).record_json())["patient"]["slip_grade"] == grade  # the contract's integer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,9 +18,10 @@ from pypdf import PdfReader
 
 from decision_aid import InputError, assess, default_aid, handout_pdf
 from decision_aid.handout import build_handout, handout_content, write_handout
-from decision_aid.handout_content import Handout, Para, References, Section
+from decision_aid.handout_content import Box, Handout, Para, References, Section
 from decision_aid.handout_pdf import FONT_DIR, render
 from decision_aid.labels import OPTION_NAMES
+from decision_aid.models import parse_factors
 from decision_aid.patient_view import view_of
 from decision_aid.vocabulary import fields
 from tests.strategies import patients
@@ -189,16 +191,22 @@ def test_every_shown_option_with_its_verdict_and_plain_reasons(name):
     text = text_of(pdf_of(name))
     view = VIEW
     assessment = assess(EXAMPLES[name])
+    shown = {o.option: o for o in view.comparison(assessment, parse_factors(EXAMPLES[name])).options}
     for option, result in assessment.options.items():
         if result.verdict == "not_applicable":
             continue
         assert OPTION_NAMES[option] in text
-        assert (
-            f"{OPTION_NAMES[option]} ({view.grid.options[option].summary}): "
-            f"{view.statements.verdict_words[result.verdict]}" in text
-        )
+        could_change = any(option in item.options for item in assessment.missing_information)
+        words = (view.statements.so_far if could_change else view.statements).verdict_words[result.verdict]
+        assert shown[option].verdict_words == words
+        assert f"{OPTION_NAMES[option]} ({view.grid.options[option].summary}): {words}." in text
+        if could_change:
+            assert flat(shown[option].so_far) in text
         for reason in result.reasons:
-            assert flat(reason.patient_explanation) in text, reason.rule_id
+            if could_change and reason.rule_id == view.knowledge.fallback.spec.id:
+                assert flat(view.statements.so_far.nothing_yet) in text  # not known yet, not "against"
+            else:
+                assert flat(reason.patient_explanation) in text, reason.rule_id
     for question in view.grid.questions:
         assert question.label in text
     for heading in (
@@ -257,9 +265,17 @@ def test_the_urgent_handout_carries_only_the_urgent_message_and_the_safety_net()
     pdf = pdf_of("cauda-equina")
     text = text_of(pdf)
     assessment = assess(EXAMPLES["cauda-equina"])
+    urgent = VIEW.statements.urgent
     assert len(pages(pdf)) == 1
     for alert in assessment.alerts:
-        assert flat(alert.message) in text
+        assert flat(alert.message) not in text  # the staff instruction is the clinician's
+        assert "4 hours" not in text and "decompression" not in text
+    for item in VIEW.urgent(assessment):
+        assert flat(item.explanation) in text  # what is happening
+    for words in (urgent.box, urgent.happening, urgent.next_heading, urgent.worse_heading, urgent.worse):
+        assert flat(words) in text
+    assert flat(VIEW.urgent_next(assessment)) in text  # what happens next
+    assert text.index(urgent.box) < text.index(urgent.next_heading) < text.index(urgent.worse_heading)
     for sign in VIEW.statements.safety_net.signs:
         assert flat(sign) in text
     for absent in (
@@ -270,6 +286,51 @@ def test_the_urgent_handout_carries_only_the_urgent_message_and_the_safety_net()
         *OPTION_NAMES.values(),
     ):
         assert absent not in text
+
+
+def test_the_urgent_message_is_in_a_box_styled_as_urgent():
+    content = handout_content(EXAMPLES["cauda-equina"], None, CREATED)
+    (box,) = [b for section in content.sections for b in section.blocks if isinstance(b, Box)]
+    urgent = VIEW.statements.urgent
+    assert box.title == urgent.box and [h for h, _ in box.parts] == [
+        urgent.happening,
+        urgent.next_heading,
+        urgent.worse_heading,
+    ]
+    drawn = b"".join(page.get_contents().get_data() for page in PdfReader(io.BytesIO(pdf_of("cauda-equina"))).pages)
+    strokes = {
+        tuple(round(float(c) * 255) for c in m.split()) for m in re.findall(rb"([\d.]+ [\d.]+ [\d.]+) RG", drawn)
+    }
+    assert handout_pdf._URGENT in strokes  # a red frame, not the light-blue box of an elective note
+    elective = handout_content(EXAMPLES["grade1-degenerative-stenosis"], None, CREATED)
+    assert not [b for section in elective.sections for b in section.blocks if isinstance(b, Box)]
+
+
+def test_every_red_flag_at_once_fits_one_page_as_laid_out():
+    flags = {"cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture"}
+    patient = {**EXAMPLES["grade1-degenerative-stenosis"], **dict.fromkeys(flags, True), "motor_deficit": "progressive"}
+    content = handout_content(patient, None, CREATED)
+    layout = handout_pdf._Layout()
+    ruler = handout_pdf.HandoutPDF(fonts=handout_pdf._ruler_fonts())
+    for group in handout_pdf._groups(content.sections):
+        assert layout.used(group, 1.0) == pytest.approx(handout_pdf._draw_group(ruler, group, 1.0), abs=1e-9)
+    assert len(pages(build_handout(patient, None, CREATED))) == 1
+
+
+def test_a_verdict_a_missing_answer_could_change_reads_so_far():
+    """Issue 9, item 4: with stenosis not known, "Not advised for you" is not what the sheet says."""
+    patient = {
+        "age": 63, "back_pain": True, "leg_pain": True, "symptom_duration_weeks": 52, "conservative_care_weeks": 28,
+        "levels": 1, "slip_grade": 1, "slip_type": "degenerative", "smoker": False, "bone_density_t_score": -1.2,
+    }  # fmt: skip
+    text = text_of(build_handout(patient, None, CREATED))
+    so_far = VIEW.statements.so_far
+    for option in ("decompression_alone", "dynamic_stabilisation", "fusion"):
+        summary = VIEW.grid.options[option].summary
+        assert f"{OPTION_NAMES[option]} ({summary}): {so_far.verdict_words['not_advised']}." in text
+        assert f"{OPTION_NAMES[option]} ({summary}): Not advised for you" not in text
+    assert f"could change once we have {so_far.tests['MRI of the lumbar spine']}" in text
+    assert flat(so_far.nothing_yet) in text
 
 
 def test_values_are_shown_beside_the_options_and_never_change_a_verdict():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -208,13 +209,99 @@ def test_the_studies_used_are_those_the_shown_cells_quote_in_order():
     assert all(used[sid] is view.grid.studies[sid] for sid in used)
 
 
-def test_an_urgent_referral_gives_each_alert_with_its_red_flag_in_plain_words():
+def test_an_urgent_referral_gives_each_red_flag_in_plain_words_never_the_staff_instruction():
     factors = parse_factors(example("cauda-equina"))
     assessment = assess(factors)
     items = VIEW.urgent(assessment)
-    assert [i.message for i in items] == [a.message for a in assessment.alerts] and items
-    for item in items:
-        assert item.explanation and item.evidence
+    assert len(items) == len(assessment.alerts) and items
+    flags = {c.spec.alert_code: c.spec for c in VIEW.knowledge.red_flags}
+    for item, alert in zip(items, assessment.alerts, strict=True):
+        assert item.explanation == flags[alert.code].patient_explanation and item.evidence
+        assert alert.message not in item.explanation
+    assert not hasattr(items[0], "message")  # the staff instruction is the clinician's (letter, banner)
+
+
+@pytest.mark.parametrize(
+    ("flag", "when"),
+    [
+        ("cauda_equina_syndrome", "today"),
+        ("suspected_infection", "today"),
+        ("suspected_tumour", "soon"),
+        ("suspected_fracture", "soon"),
+    ],
+)
+def test_the_urgent_text_says_what_happens_next_and_what_to_do_if_worse(flag, when):
+    assessment = assess({**example("grade1-degenerative-stenosis"), flag: True})
+    urgent = VIEW.statements.urgent
+    text = VIEW.urgent_next(assessment)
+    assert f"needs to be checked {when}" in text and "Planned treatment for your back waits" in text
+    assert "emergency department (A&E) at once" in urgent.worse and "Do not wait" in urgent.worse
+    for alert in assessment.alerts:
+        for words in (text, urgent.worse, urgent.box, urgent.happening, urgent.next_heading, urgent.worse_heading):
+            assert alert.message not in words
+
+
+def test_motor_deficit_red_flags_have_a_today_text():
+    for deficit in ("severe", "progressive"):
+        assessment = assess({**example("grade1-degenerative-stenosis"), "motor_deficit": deficit})
+        assert "needs to be checked today" in VIEW.urgent_next(assessment)
+
+
+# ---- honest unknowns: a verdict a missing answer could change --------------------------------
+
+# A 63-year-old with a grade I degenerative slip, films not taken and stenosis not known (issue 9, item 4).
+NO_MRI = {
+    "age": 63, "back_pain": True, "leg_pain": True, "symptom_duration_weeks": 52, "conservative_care_weeks": 28,
+    "levels": 1, "slip_grade": 1, "slip_type": "degenerative", "smoker": False, "bone_density_t_score": -1.2,
+}  # fmt: skip
+
+
+def test_not_advised_on_what_we_know_so_far_when_a_missing_answer_could_change_it():
+    assessment = assess(NO_MRI)
+    comparison = shown(NO_MRI)
+    so_far = VIEW.statements.so_far
+    by_option = {o.option: o for o in comparison.options}
+    changed_by = {o for item in assessment.missing_information if item.field == "stenosis" for o in item.options}
+    assert {"decompression_alone", "dynamic_stabilisation", "fusion"} <= changed_by
+    for option in changed_by:
+        view = by_option[option]
+        assert view.verdict == assessment.options[option].verdict == "not_advised"  # the contract's verdict
+        assert view.verdict_words == so_far.verdict_words["not_advised"] != VIEW.statements.verdict_words["not_advised"]
+        assert "Not advised for you" not in view.verdict_words
+        assert so_far.tests["MRI of the lumbar spine"] in view.so_far
+        fallback = [r for r in view.reasons if r.rule_id == VIEW.knowledge.fallback.spec.id]
+        if fallback:
+            assert fallback[0].kind == "so_far" and fallback[0].text == so_far.nothing_yet
+            assert VIEW.word(fallback[0]) == so_far.word
+        assert all(VIEW.word(r) != VIEW.statements.effect_words["opposes"] for r in view.reasons if r.kind == "so_far")
+    fusion = by_option["fusion"].so_far
+    assert so_far.tests["flexion-extension radiographs"] in fusion  # one test for both measurements
+    assert fusion.count("X-rays taken as you bend") == 1
+    disc = by_option["disc_replacement"]  # nothing missing could change it: said as it is
+    assert not disc.so_far and disc.verdict_words == VIEW.statements.verdict_words["not_advised"]
+
+
+def test_a_fact_asked_without_a_test_is_named_by_its_label_on_the_handout():
+    from decision_aid.missing import Ask
+    from decision_aid.models import MissingInformation
+
+    smoker = MissingInformation(field="smoker", why="", options=["fusion"])
+    mri = MissingInformation(field="stenosis", why="", options=["fusion"], test="MRI of the lumbar spine")
+    text = VIEW._could_change([Ask(mri.test, (mri,)), Ask(None, (smoker,))])
+    assert text == (
+        "This could change once we have an MRI scan of your lower back. "
+        "It could also change once we have your answer to “Smokes now”."
+    )
+    assert VIEW._could_change([]) == ""
+
+
+def test_grades_are_written_as_on_the_form():
+    comparison = shown(example("grade1-degenerative-stenosis"))
+    texts = [study.population for study in VIEW.studies_used(comparison).values()]
+    texts += [r.text for o in comparison.options for r in (*o.reasons, *o.notes)]
+    texts += [part for row in VIEW.grid_rows(comparison) for cells in row.cells for part in cells]
+    assert any(re.search(r"\bgrade I\b", t) for t in texts)
+    assert not any(re.search(r"\bgrade [0-9]", t) for t in texts)
 
 
 def test_ratings_keep_only_what_was_rated():
@@ -324,3 +411,16 @@ def test_an_unknown_study_a_bad_condition_and_in_100_wording_are_named(view_dir)
 def test_a_values_question_must_point_at_a_grid_row(view_dir):
     edit(view_dir, "values.yaml", lambda d: d["values"][0].update(row="feelings"))
     assert any("values.yaml" in p and "feelings" in p for p in problems(view_dir))
+
+
+def test_every_red_flag_needs_its_next_step_and_every_test_its_words(view_dir):
+    def change(data):
+        data["urgent"]["next"][1]["alerts"].remove("suspected_fracture")
+        data["urgent"]["next"][1]["alerts"].append("suspected_dragon")
+        del data["so_far"]["tests"]["DEXA scan"]
+
+    edit(view_dir, "statements.yaml", change)
+    found = problems(view_dir)
+    assert any("statements.yaml" in p and "suspected_fracture" in p for p in found)
+    assert any("statements.yaml" in p and "suspected_dragon" in p for p in found)
+    assert any("statements.yaml" in p and "DEXA scan" in p for p in found)

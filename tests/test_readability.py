@@ -18,9 +18,11 @@ import textstat
 from decision_aid import default_aid
 from decision_aid.handout import handout_content
 from decision_aid.handout_content import strip_marks
-from decision_aid.models import OPTIONS
+from decision_aid.missing import by_test
+from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
 from decision_aid.patient_view import view_of
 from decision_aid.samples import random_patients
+from decision_aid.vocabulary import fields
 
 MAX_GRADE = 8
 OPTION_NAMES = [o.replace("_", " ") for o in OPTIONS]
@@ -113,3 +115,22 @@ def test_each_handout_section(patient):
     assert len(sections) >= 3
     for title, text in sections.items():
         assert grade(text) <= MAX_GRADE, title
+
+
+def test_the_urgent_texts_and_what_could_change_a_verdict():
+    """What a patient with an urgent referral reads (what happens next, what to do if worse), and
+    how a verdict a missing answer could change is said."""
+    s = VIEW.statements
+    for text in (s.urgent.worse, *(step.text for step in s.urgent.next), s.so_far.nothing_yet):
+        assert grade(text) <= MAX_GRADE, text
+    for test in s.so_far.tests.values():
+        for template in (s.so_far.could_change, s.so_far.could_also_change):
+            text = template.format(thing=test)
+            assert grade(text) <= MAX_GRADE, text
+    asks = by_test(
+        MissingInformation(field=name, why="", options=["fusion"], test=spec.test)
+        for name, spec in fields().items()
+        if spec.nullable and name in PatientFactors.model_fields
+    )
+    every = VIEW._could_change(asks)  # every test and every fact asked at once: the longest it can be
+    assert grade(every) <= MAX_GRADE, every
