@@ -114,9 +114,11 @@ def _expr(node: ast.AST, source: str) -> Expr:
 
 
 def _looks_like_field(name: str) -> bool:
-    from decision_aid.vocabulary import fields
+    """An input field or a setting (not a finding or tag), as the contract model names them: the
+    field declarations (decision_aid.vocabulary) read this module, so it does not read them."""
+    from decision_aid.models import SETTINGS, PatientFactors
 
-    return name in fields()
+    return name in PatientFactors.model_fields or name in SETTINGS
 
 
 def _literal(node: ast.AST, source: str) -> Any:
