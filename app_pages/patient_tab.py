@@ -176,8 +176,11 @@ def _grid_html(view: PatientView, comparison) -> str:
                 label += f"<span class='da-mine'>{_h(mine)}</span>"
         cells = "".join("<td>" + "".join(f"<p>{_h(part)}</p>" for part in parts) + "</td>" for parts in row.cells)
         rows.append(f"<tr><th class='da-row' scope='row'>{label}</th>{cells}</tr>")
+    # a region that may scroll sideways is a tab stop, so a keyboard can scroll it (axe: scrollable-region-focusable)
+    region = f"tabindex='0' role='region' aria-label='{html.escape(view.statements.headings.grid)}'"
     return (
-        "<div class='da-grid-wrap'><table class='da-grid'><thead><tr>"
+        f"<div class='da-grid-wrap' {region}>"
+        "<table class='da-grid'><thead><tr>"
         "<th class='da-row' scope='col'><span class='da-sr-only'>Question</span></th>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )

@@ -23,7 +23,7 @@ from decision_aid.vocabulary import fields
 from tests.test_app_hostile import messages as load_messages
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 
 RED_FLAGS = ("cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture")
 # What a clinician types for a 63-year-old with a grade I degenerative slip (films not taken); the
@@ -277,6 +277,7 @@ def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
     for condition in view.conditions_for(expected, factors):
         assert condition.name in text
     (grid,) = [m.value for m in tab.markdown if "class='da-grid'" in m.value]
+    assert "<div class='da-grid-wrap' tabindex='0' role='region' aria-label='" in grid  # scrolls by keyboard too
     header = grid.split("</thead>")[0]
     assert [o.name for o in comparison.options] == [name for name in OPTION_NAMES.values() if f"<th>{name}<" in header]
     for option in comparison.options:

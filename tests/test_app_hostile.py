@@ -21,7 +21,7 @@ from decision_aid import assess
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-CASE = json.loads((Path(__file__).resolve().parent / "data" / "isthmic-grade2.json").read_text())
+CASE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "isthmic-grade2.json").read_text())
 PATIENT = {name: value for name, value in CASE.items() if name != "bmi"}  # the hostile files give a BMI
 BODY = json.dumps(PATIENT).encode()
 

@@ -182,7 +182,7 @@ def test_a_whole_consultation_sends_nothing_beyond_this_machine_and_writes_no_fi
         page.on("request", lambda request: fetched.append(request.url))
         page.goto(f"http://localhost:{port}")
         settle(page)
-        load(page, json.loads((ROOT / "tests" / "data" / "isthmic-grade2.json").read_text()))
+        load(page, json.loads((ROOT / "examples" / "isthmic-grade2.json").read_text()))
         for tab in ("For the patient", "Clinic letter", "Options"):
             page.get_by_role("tab", name=tab).click()
             page.get_by_role("tab", name=tab, selected=True).wait_for()

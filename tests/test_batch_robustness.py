@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-FIXTURE = DATA / "random_patients_2000.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "examples"
+FIXTURE = Path(__file__).resolve().parent / "data" / "random_patients_2000.jsonl"
 PATIENT = DATA / "grade1-degenerative-stenosis.json"
 CLI = [sys.executable, "-m", "decision_aid"]
 PREVIOUS = b'{"previous": "results the user still needs"}\n'

@@ -9,7 +9,7 @@ import pytest
 
 from decision_aid.models import OPTIONS
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(DATA.glob("*.json"))
 CLI = [sys.executable, "-m", "decision_aid"]
 VALID = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())

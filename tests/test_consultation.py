@@ -33,7 +33,7 @@ from decision_aid.rules_files import rules_dir
 from decision_aid.vocabulary import fields, load_fields
 from tests.conftest import variant
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(DATA.glob("*.json"))
 
 

@@ -27,7 +27,7 @@ from decision_aid.text import summary
 from decision_aid.vocabulary import fields
 
 FIELD_DECIMALS = {n: s.decimals for n, s in fields().items() if s.decimals is not None}
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 BASE = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
 CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 

@@ -22,7 +22,7 @@ from tests.browser import ROOT, idle, load, settle
 pytestmark = pytest.mark.slow
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-PATIENT = json.loads((ROOT / "tests" / "data" / "grade1-degenerative-stenosis.json").read_text())
+PATIENT = json.loads((ROOT / "examples" / "grade1-degenerative-stenosis.json").read_text())
 # Reported however serious axe rates them: the issue names these two.
 ALWAYS = {"heading-order", "empty-table-header"}
 

@@ -145,7 +145,7 @@ def test_save_and_handout_downloads(page: Any):
 
 
 def test_loaded_patient_file_shows_its_verdicts(page: Any):
-    patient = json.loads((ROOT / "tests" / "data" / "isthmic-grade2.json").read_text())
+    patient = json.loads((ROOT / "examples" / "isthmic-grade2.json").read_text())
     load(page, patient)
     assert_cards(page, assess(patient))
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":

@@ -25,7 +25,7 @@ from tests.browser import ROOT, assert_cards, load, settle, upload
 
 pytestmark = pytest.mark.slow
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "examples"
 FIRST = json.loads((DATA / "isthmic-grade2.json").read_text())
 SECOND = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
 RATED = "Keeping movement in my back"

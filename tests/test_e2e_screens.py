@@ -19,7 +19,7 @@ from tests.browser import ROOT, idle, load, settle
 
 pytestmark = pytest.mark.slow
 
-PATIENT = json.loads((ROOT / "tests" / "data" / "grade1-degenerative-stenosis.json").read_text())
+PATIENT = json.loads((ROOT / "examples" / "grade1-degenerative-stenosis.json").read_text())
 URGENT = {**PATIENT, "cauda_equina_syndrome": True}  # every tile reads "suspended: urgent referral"
 SCREENS = {"1024x768": (1024, 768), "1280x800": (1280, 800), "1920x1080": (1920, 1080), "phone 390x844": (390, 844)}
 

@@ -26,7 +26,7 @@ from decision_aid.patient_view import view_of
 from decision_aid.vocabulary import fields
 from tests.strategies import patients
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))}
 CREATED = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 DATE = "22 November 2026"
@@ -67,7 +67,10 @@ def test_one_to_three_pages_with_the_date_and_knowledge_version_on_each(name):
         assert "does not replace, the conversation with your clinician" in flat(page)
 
 
-FROZEN = [json.loads(line) for line in (DATA / "random_patients_2000.jsonl").read_text().splitlines()[:6]]
+FROZEN = [
+    json.loads(line)
+    for line in (Path(__file__).resolve().parent / "data" / "random_patients_2000.jsonl").read_text().splitlines()[:6]
+]
 
 
 @pytest.mark.parametrize("patient", FROZEN, ids=lambda p: f"age{p['age']}")

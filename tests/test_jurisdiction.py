@@ -20,7 +20,7 @@ from decision_aid.handout_content import strip_marks
 from decision_aid.models import OPTIONS, parse_factors
 from tests.conftest import variant
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 CLI = [sys.executable, "-m", "decision_aid.cli"]
 WD, DWC, NADV, NA = "worth_discussing", "discuss_with_caution", "not_advised", "not_applicable"
 

@@ -14,7 +14,7 @@ from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.letter import clinic_letter
 from decision_aid.samples import random_patients
 
-EXAMPLES = sorted((Path(__file__).resolve().parent / "data").glob("*.json"))
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
 PATIENTS = [json.loads(p.read_text()) for p in EXAMPLES] + random_patients(80, seed=7)
 KNOWLEDGE = default_aid().knowledge
 SO_FAR = "on what is known so far"

@@ -9,7 +9,7 @@ from decision_aid.missing import by_test
 from decision_aid.samples import random_patients
 from decision_aid.vocabulary import fields
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 FILMS = json.loads((DATA / "elderly-osteoporosis-unknown-films.json").read_text())
 
 

@@ -16,7 +16,7 @@ from decision_aid.models import OPTIONS, parse_factors
 from decision_aid.patient_view import VIEW_DIR, load, view_of
 from decision_aid.rules_files import rules_dir
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(DATA.glob("*.json"))
 ROWS = ["involved", "recovery", "improvement", "reoperation", "risks", "movement", "uncertain"]
 VIEW = view_of(default_aid().knowledge)  # the view beside the knowledge in use, as the pages and the CLI get it

@@ -39,7 +39,7 @@ _NAMES = re.compile(
     r"\b(" + "|".join(re.escape(n) for n in sorted(OPTION_NAMES + CONDITION_NAMES, key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "examples"
 PATIENTS = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))] + random_patients(40, seed=5)
 AID = default_aid()
 VIEW = view_of(AID.knowledge)
