@@ -112,7 +112,7 @@ def _report(name: str, figure: str, ok: bool | None = None) -> int:
 
 
 def _examples(folder: Path | None) -> list[dict[str, Any]]:
-    candidates = [folder] if folder else [Path("../shared/examples"), Path("tests/data")]
+    candidates = [folder] if folder else [Path("examples"), Path("../shared/examples")]
     for candidate in candidates:
         if candidate and candidate.is_dir():
             return [json.loads(p.read_text()) for p in sorted(candidate.glob("*.json"))]
