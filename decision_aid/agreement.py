@@ -32,6 +32,9 @@ from decision_aid.vocabulary import condition_fields, fields
 
 # Above this many combinations of finding-state witnesses, a rule's findings vary one at a time.
 _MAX_CONTEXTS = 81
+# ... or when the rule's own grid times those combinations would exceed this many passes
+# (one rule's own grid of 1,000-odd points in 81 contexts took most of a minute).
+_MAX_POINTS = 5_000
 
 
 @dataclass(frozen=True)
@@ -143,12 +146,13 @@ def _rule_points(
     """The rule's own fields on their grid, in each context of the findings it reads."""
     read = [f for f in sorted(cond.state_names(rule.expr)) if f in witnesses]
     options = [list(witnesses[f].values()) for f in read]
+    own = sorted(cond.field_names(rule.expr))
+    own_points = _product_size([grids[n] for n in own])
     contexts: list[list[dict[str, Any]]]
-    if _product_size(options) <= _MAX_CONTEXTS:
+    if _product_size(options) <= _MAX_CONTEXTS and _product_size(options) * own_points <= _MAX_POINTS:
         contexts = [list(combo) for combo in itertools.product(*options)]
     else:
         contexts = [[w] for group in options for w in group]
-    own = sorted(cond.field_names(rule.expr))
     for context in contexts:
         merged: dict[str, Any] = {}
         for witness in context:
