@@ -1,5 +1,6 @@
 """Loading and checking rules/: every kind of mistake is rejected with its file and rule id."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -86,14 +87,26 @@ def test_a_finding_whose_states_overlap_is_rejected(kb):
     assert any("high_grade_slip" in p and "2 states hold" in p for p in problems(kb))
 
 
-def test_rules_check_command_exits_0_when_clean_and_2_with_problems(kb):
-    cli = [sys.executable, "-m", "decision_aid", "rules", "check"]
-    clean = subprocess.run(cli, capture_output=True, text=True)
+RULES_CHECK = [sys.executable, "-m", "decision_aid", "rules", "check"]
+
+
+@pytest.mark.slow  # the exhaustive comparison: some 80,000 engine passes
+def test_rules_check_command_exits_0_on_the_shipped_rules_and_proves_the_two_readings_equal():
+    """The one exhaustive run of decision_aid.agreement in the suite: exit 0 means no divergence
+    (any is printed and exits 2; tests/test_agreement.py shows that a broken reading is caught)."""
+    clean = subprocess.run(RULES_CHECK, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr
     assert "OK" in clean.stdout
-    assert "Python reading = durable-rules on every threshold grid" in clean.stdout  # decision_aid.agreement
+    proved = re.search(
+        r"^Python reading = durable-rules on every threshold grid \(([\d,]+) passes\)$", clean.stdout, re.M
+    )
+    assert proved, clean.stdout
+    assert int(proved[1].replace(",", "")) > 1000  # every red flag, finding and rule was run on its grid
+
+
+def test_rules_check_command_exits_2_with_problems(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", evidence=["nope"])
-    broken = subprocess.run([*cli, "--dir", str(kb)], capture_output=True, text=True)
+    broken = subprocess.run([*RULES_CHECK, "--dir", str(kb)], capture_output=True, text=True)
     assert broken.returncode == 2
     assert "options/fusion.yaml: fusion.smoking: unknown citation id 'nope'" in broken.stderr
     assert "Traceback" not in broken.stderr
