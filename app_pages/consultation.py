@@ -14,7 +14,7 @@ import streamlit as st
 
 from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
-from decision_aid.consultation import Consultation, consult, load_patient
+from decision_aid.consultation import Consultation, consult, load_record
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
@@ -124,7 +124,8 @@ def _assess() -> tuple[Consultation | None, dict[str, str]]:
 
 
 def _consult(patient: dict) -> Consultation:
-    return consult(patient, ui.aid())
+    """The consultation under this session's jurisdiction (switched at the top of every page)."""
+    return consult(patient, ui.aid(), ui.jurisdiction())
 
 
 def _problem_text(field: str, message: str, json_name: bool = False) -> str:
@@ -155,7 +156,7 @@ def _load_file() -> None:
         return
     name = _file_name(upload)
     try:
-        values = _read_patient(upload)
+        values, saved_under = _read_patient(upload)
     except InputError as error:
         outcome = _refused(name, error)
     except Exception as error:  # whatever else a hostile file causes: never a traceback, never half a patient
@@ -163,7 +164,7 @@ def _load_file() -> None:
     else:
         _start_patient(values)
         st.session_state[ASSESSED] = True
-        outcome = ("success", f"Loaded {name}.")
+        outcome = ("success", f"Loaded {name}.{_saved_under(saved_under)}")
     st.session_state[LOAD_MESSAGE] = outcome
     st.session_state[LOAD_POPOVER] = False  # closed, so the message below it is seen
 
@@ -175,15 +176,30 @@ def _file_name(upload) -> str:
         return "the file"
 
 
-def _read_patient(upload) -> dict:
-    """The uploaded patient's values, checked to assess; raises InputError (or anything) otherwise."""
+def _saved_under(saved: str | None) -> str:
+    """What the load message adds when a saved consultation was assessed under another jurisdiction: the
+    session keeps its own (a file never changes whose guidance the verdicts follow), and says so."""
+    now = ui.jurisdiction()
+    if saved is None or saved == now:
+        return ""
+    return (
+        f" It was saved under {ui.jurisdiction_words(saved)}; the verdicts shown now follow "
+        f"{ui.jurisdiction_words(now)}, this session's setting (switch it at the top of the page to see "
+        f"them under {ui.jurisdiction_words(saved)})."
+    )
+
+
+def _read_patient(upload) -> tuple[dict, str | None]:
+    """The uploaded patient's values, checked to assess, and the jurisdiction a saved consultation
+    was assessed under (None for a bare patient file); raises InputError (or anything) otherwise."""
     size = upload.size
     if size > MAX_INPUT_BYTES:  # refused unread
         limit = f"one patient may be at most {MAX_INPUT_BYTES:,} bytes"
         raise InputError([InputProblem("(file)", f"too large ({size:,} bytes; {limit})")])
-    values = load_patient(upload.getvalue()).model_dump()
+    loaded = load_record(upload.getvalue())
+    values = loaded.patient.model_dump()
     _consult(values)  # a patient that cannot be assessed is not loaded either
-    return values
+    return values, loaded.jurisdiction
 
 
 def _refused(name: str, error: InputError) -> tuple[str, str]:
@@ -242,7 +258,8 @@ def _result_actions(consultation: Consultation) -> None:
             mime="application/json",
             icon=":material/download:",
             on_click="ignore",
-            help="The patient's factors with the assessment and the knowledge version; saved to your computer only.",
+            help="The patient's factors with the assessment, the knowledge version and the jurisdiction; "
+            "saved to your computer only.",
         )
         if build_handout is not None:
             st.download_button(

@@ -23,8 +23,8 @@ CHANGE_WORDS = {"same": "= same", "better": "▲ more favourable", "worse": "▼
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _sweep(base_json: str, axes: tuple[tuple[str, tuple], ...]) -> explore.Sweep:
-    return explore.sweep(json.loads(base_json), dict(axes), aid=ui.aid())
+def _sweep(base_json: str, axes: tuple[tuple[str, tuple], ...], jurisdiction: str) -> explore.Sweep:
+    return explore.sweep(json.loads(base_json), dict(axes), aid=ui.aid(), jurisdiction=jurisdiction)
 
 
 def choose_base() -> dict | None:
@@ -109,7 +109,7 @@ def vary(base: dict) -> None:
     if second is not None:
         with right:
             axes.append((second, axis_values(second, count, key=f"range-{second}")))
-    result = _sweep(json.dumps(base, sort_keys=True), tuple(axes))
+    result = _sweep(json.dumps(base, sort_keys=True), tuple(axes), ui.jurisdiction())
     if not result.rows:
         st.warning("No point in this range is a valid patient; widen the range or change the starting patient.")
     else:
@@ -147,7 +147,7 @@ def compare(base: dict) -> None:
         with columns[i % 3]:
             scenario_b[name] = field_input(name, base.get(name), key=f"b-{name}")
     try:
-        result = explore.compare(base, scenario_b, aid=ui.aid())
+        result = explore.compare(base, scenario_b, aid=ui.aid(), jurisdiction=ui.jurisdiction())
     except InputError as error:
         for problem in error.problems:
             st.error(f"Scenario B: {field_label(problem.field)}: {problem.message}")
@@ -166,17 +166,39 @@ def compare(base: dict) -> None:
         if urgent:
             st.error(f"Scenario {label} has a red flag: urgent referral, every elective option is suspended.")
     st.markdown(_comparison_table(result), unsafe_allow_html=True)
+    _reasons_that_differ(result)
+
+
+def compare_jurisdictions(base: dict) -> None:
+    """The starting patient under UK guidance and under USA guidance, side by side."""
+    uk, us = (ui.jurisdiction_words(j) for j in ("uk", "us"))
+    st.caption(f"The same patient assessed under {uk} (A) and under {us} (B); nothing else differs.")
+    result = explore.compare_jurisdictions(base, aid=ui.aid())
+    if result.urgent_a:
+        st.error("This patient has a red flag: urgent referral under either guidance, every elective option suspended.")
+    if result.changed:
+        names = ", ".join(OPTION_NAMES[o.option].lower() for o in result.changed)
+        st.markdown(f"**Verdicts that differ:** {ui.md(names)}.")
+    else:
+        st.info("Every verdict is the same under both.")
+    st.markdown(_comparison_table(result, (uk, us), f"{us} against {uk}"), unsafe_allow_html=True)
+    _reasons_that_differ(result, (f"only under {uk}", f"only under {us}"))
+
+
+def _reasons_that_differ(result: explore.Comparison, sides: tuple[str, str] = ("only in A", "only in B")) -> None:
     explained = [o for o in result.options if o.only_a or o.only_b]
     if explained:
         with st.expander("Reasons that differ", expanded=bool(result.changed)):
             for o in explained:
                 st.markdown(f"**{OPTION_NAMES[o.option]}**")
-                for side, reasons in (("only in A", o.only_a), ("only in B", o.only_b)):
+                for side, reasons in zip(sides, (o.only_a, o.only_b), strict=True):
                     for reason in reasons:
                         st.markdown(f"- {side}: *{reason.effect}* — {reason.explanation} (`{reason.rule_id}`)")
 
 
-def _comparison_table(result: explore.Comparison) -> str:
+def _comparison_table(
+    result: explore.Comparison, heads: tuple[str, str] = ("scenario A", "scenario B"), against: str = "B against A"
+) -> str:
     rows = []
     for o in result.options:
         highlight = ' style="background:#fffde7;font-weight:600"' if o.change != "same" else ""
@@ -185,24 +207,33 @@ def _comparison_table(result: explore.Comparison) -> str:
             f"<td>{ui.verdict_badge(o.verdict_a)}</td><td>{ui.verdict_badge(o.verdict_b)}</td>"
             f"<td>{html.escape(CHANGE_WORDS[o.change])}</td></tr>"
         )
+    a, b, against = (html.escape(h) for h in (*heads, against))
     return (
         '<table style="width:100%;border-collapse:collapse"><thead><tr><th align="left">option</th>'
-        '<th align="left">scenario A</th><th align="left">scenario B</th><th align="left">B against A</th>'
+        f'<th align="left">{a}</th><th align="left">{b}</th><th align="left">{against}</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 
 def main() -> None:
     st.title("Explore")
-    st.caption("See how each option's verdict changes as factors vary, or compare two scenarios side by side.")
+    st.caption(
+        "See how each option's verdict changes as factors vary, compare two scenarios side by side, or compare "
+        f"the UK and USA guidance. Varying and scenarios follow {ui.jurisdiction_words(ui.jurisdiction())}, this "
+        "session's setting."
+    )
     base = choose_base()
     if base is None:
         return
-    vary_tab, compare_tab = st.tabs(["Vary one or two factors", "Compare two scenarios"])
+    vary_tab, compare_tab, jurisdiction_tab = st.tabs(
+        ["Vary one or two factors", "Compare two scenarios", "Compare UK and USA guidance"]
+    )
     with vary_tab:
         vary(base)
     with compare_tab:
         compare(base)
+    with jurisdiction_tab:
+        compare_jurisdictions(base)
 
 
 ui.show_page(main, "Explore", "Please change the inputs or reload; the details are in the server log.")

@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import ui
 from decision_aid import catalogue
 from decision_aid.labels import OPTION_NAMES
-from decision_aid.models import EFFECTS, OPTIONS
+from decision_aid.models import EFFECTS, JURISDICTIONS, OPTIONS
 
 EFFECT_STYLE = {  # colour, and always the effect in words
     "supports": "#1b5e20",
@@ -34,11 +34,34 @@ def _effect_badge(effect: str) -> str:
     )
 
 
+ANY_JURISDICTION = "any"
+WHAT_WORDS = {"label": "Label", "alert": "What to do", "explanation": "For the clinician", "note": "Note"}
+WHAT_WORDS["patient_explanation"] = "For the patient"
+
+
+def jurisdiction_mark(entry: catalogue.Entry) -> str:
+    """ "USA only", "UK only", "words differ in the USA", or "" for an entry the same everywhere."""
+    if len(entry.jurisdictions) < len(JURISDICTIONS):
+        return " and ".join(ui.jurisdiction_words(j).removesuffix(" guidance") for j in entry.jurisdictions) + " only"
+    if entry.wording:
+        where = sorted({j for j, _, _ in entry.wording})
+        return "words differ in the " + " and ".join(ui.jurisdiction_words(j).removesuffix(" guidance") for j in where)
+    if entry.names_jurisdiction:
+        return "condition names the jurisdiction"
+    return ""
+
+
 def show_entry(entry: catalogue.Entry, references: dict[str, str]) -> None:
     label = f"{entry.kind}: {entry.title}" + (f" ({entry.id})" if entry.title != entry.id else "")
+    mark = jurisdiction_mark(entry)
+    if mark:
+        label = f"⚖ {mark} · {label}"
     if entry.kind != "finding":
         label += f" · {', '.join(entry.effects)} · when {entry.conditions[0][1]}"
     with st.expander(label):
+        if mark:
+            where = ", ".join(ui.jurisdiction_words(j) for j in entry.jurisdictions)
+            st.markdown(f"**Jurisdiction:** {ui.md(mark)} (applies under {where}).")
         if entry.effects:
             st.markdown(" ".join(_effect_badge(e) for e in entry.effects), unsafe_allow_html=True)
         if entry.options:
@@ -55,6 +78,9 @@ def show_entry(entry: catalogue.Entry, references: dict[str, str]) -> None:
             st.markdown(f"**For the patient:** {entry.patient_explanation}")
         if entry.tags:
             st.markdown("**Sets tags:** " + ", ".join(f"`{t}`" for t in entry.tags))
+        for j, what, text in entry.wording:
+            words = ui.jurisdiction_words(j).removesuffix(" guidance")
+            st.markdown(f"**{WHAT_WORDS.get(what, what)}, in the {words}:** {text}")
         if entry.evidence:
             st.markdown("**Evidence:**\n" + "\n".join(f"- `{c}`: {references[c]}" for c in entry.evidence))
         # plain text: code type inside a caption's grey falls under 4.5:1 contrast
@@ -76,8 +102,17 @@ def main() -> None:
     options = left.multiselect("Options", OPTIONS, format_func=OPTION_NAMES.get, placeholder="all options")
     effects = middle.multiselect("Effects", [*reversed(EFFECTS), catalogue.NOTE], placeholder="all effects")
     kinds = right.multiselect("Kinds", catalogue.KINDS, placeholder="all kinds")
-    found = catalogue.search(entries, text, options, effects, kinds)
-    filtered = bool(options or effects or kinds)
+    where, specific = st.columns([1, 2], vertical_alignment="bottom")
+    chosen = where.selectbox(
+        "Jurisdiction",
+        [ANY_JURISDICTION, *JURISDICTIONS],
+        format_func=lambda j: "any" if j == ANY_JURISDICTION else f"applies under {ui.jurisdiction_words(j)}",
+        key="kb_jurisdiction",
+    )
+    specific_only = specific.checkbox("Only jurisdiction-specific entries (marked ⚖)", key="kb_specific")
+    jurisdiction = None if chosen == ANY_JURISDICTION else chosen
+    found = catalogue.search(entries, text, options, effects, kinds, jurisdiction, specific_only)
+    filtered = bool(options or effects or kinds or jurisdiction or specific_only)
     cited = catalogue.search_citations(citations, text, {e.id for e in found} if filtered else None)
     rules_tab, citations_tab = st.tabs([f"Rules and findings ({len(found)})", f"Citations ({len(cited)})"])
     references = {c.id: c.reference for c in citations}

@@ -28,8 +28,19 @@ def choose_case() -> teaching.Case:
 def show_case(case: teaching.Case, steps: teaching.Reasoning, submitted: bool) -> None:
     st.header(case.title)
     st.write(case.spec.history)
+    _case_jurisdiction(case)
     with st.expander("The factors", expanded=not submitted):
         _facts(steps)
+
+
+def _case_jurisdiction(case: teaching.Case) -> None:
+    """Each case is assessed under its own jurisdiction, whatever this session's setting: said every time."""
+    words = ui.jurisdiction_words(case.jurisdiction)
+    text = f"This case is set under **{words}**: the engine assesses it, and you answer it, under {words}."
+    session = ui.jurisdiction()
+    if session != case.jurisdiction:
+        text += f" (The session's setting, {ui.jurisdiction_words(session)}, does not apply to teaching cases.)"
+    st.info(text, icon=":material/gavel:")
 
 
 def answer_form(case: teaching.Case) -> None:
@@ -217,7 +228,7 @@ def main() -> None:
     st.session_state.setdefault(STEPS, {})
     case = choose_case()
     aid = ui.aid()
-    steps = teaching.reasoning(aid.explain(case.patient), aid.knowledge)
+    steps = teaching.reasoning(aid.explain(case.patient, case.jurisdiction), aid.knowledge)
     given = st.session_state[ANSWERS].get(case.id)
     show_case(case, steps, submitted=given is not None)
     if given is None:

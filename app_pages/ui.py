@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 from collections.abc import Callable
 
@@ -12,7 +13,9 @@ import streamlit as st
 
 from decision_aid import default_aid
 from decision_aid.labels import VERDICT_WORDS, show_value
+from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS
 from decision_aid.patient_view import view_of
+from decision_aid.vocabulary import settings
 
 # Colour is never the only signal: every badge also carries the verdict in words and a symbol.
 VERDICT_STYLE = {
@@ -34,6 +37,70 @@ _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2
 SUPPORT_STATEMENT = (
     "This tool supports, and does not replace, clinical judgement and the conversation with your clinician."
 )
+
+
+# The deployment's default jurisdiction: `uk` or `us` in this environment variable (unset or empty: uk).
+JURISDICTION_ENV = "DECISION_AID_JURISDICTION"
+JURISDICTION = "jurisdiction"  # session state: the jurisdiction this browser session assesses under
+_JURISDICTION_CHOICE = "jurisdiction_choice"  # the control's own state, copied into JURISDICTION
+
+
+def configured_jurisdiction() -> tuple[str, str | None]:
+    """The deployment's default jurisdiction, and what is wrong with its configuration (None when
+    nothing is). A value that is neither uk nor us is refused, never guessed: the default (uk) stands
+    and every page says so until the deployment is corrected."""
+    raw = os.environ.get(JURISDICTION_ENV, "")
+    value = raw.strip().lower()
+    if not value:
+        return DEFAULT_JURISDICTION, None
+    if value in JURISDICTIONS:
+        return value, None
+    allowed = " or ".join(JURISDICTIONS)
+    return DEFAULT_JURISDICTION, (
+        f"This deployment's setting {JURISDICTION_ENV}={shorten(raw, 40)!r} is not a jurisdiction (it must be "
+        f"{allowed}). The verdicts follow {jurisdiction_words(DEFAULT_JURISDICTION)}, the default, until the "
+        "setting is corrected; the jurisdiction can be switched for this session at the top of the page."
+    )
+
+
+def jurisdiction() -> str:
+    """The jurisdiction this browser session assesses under: the deployment's default until switched."""
+    value = st.session_state.get(JURISDICTION)
+    if value not in JURISDICTIONS:
+        value = st.session_state[JURISDICTION] = configured_jurisdiction()[0]
+    return value
+
+
+def jurisdiction_words(value: str) -> str:
+    """ "UK guidance" or "USA guidance": the jurisdiction in the words of rules/fields.yaml."""
+    return f"{settings()['jurisdiction'].value_words.get(value, value)} guidance"
+
+
+def _switched() -> None:
+    choice = st.session_state.get(_JURISDICTION_CHOICE)
+    if choice in JURISDICTIONS:
+        st.session_state[JURISDICTION] = choice
+
+
+def jurisdiction_bar() -> None:
+    """At the top of every page: the jurisdiction the verdicts follow (switchable for this session)
+    beside the knowledge version, and any problem with the deployment's configuration."""
+    problem = configured_jurisdiction()[1]
+    if problem:
+        message("error", problem)
+    st.session_state[_JURISDICTION_CHOICE] = jurisdiction()
+    spec = settings()["jurisdiction"]
+    with st.container(horizontal=True, vertical_alignment="center", key="da_jurisdiction_bar"):
+        st.segmented_control(
+            "Verdicts follow",
+            JURISDICTIONS,
+            format_func=jurisdiction_words,
+            required=True,
+            key=_JURISDICTION_CHOICE,
+            on_change=_switched,
+            help=spec.help + " The choice holds for this browser session only.",
+        )
+        st.caption(f"Knowledge version {aid().knowledge.version}")
 
 
 @st.cache_resource
@@ -140,6 +207,10 @@ def show_page(body: Callable[[], None], name: str, advice: str) -> None:
     log = logging.getLogger(f"app_pages.{name}")
     try:
         st.html(STYLE)
+        jurisdiction_bar()
+    except Exception:
+        log.exception("the jurisdiction bar failed")
+    try:
         body()
     except Exception:
         log.exception("the %s page failed", name)
@@ -152,6 +223,8 @@ def show_page(body: Callable[[], None], name: str, advice: str) -> None:
 
 
 def footer() -> None:
-    """On every page: the knowledge version and the support statement."""
+    """On every page: the knowledge version, the jurisdiction and the support statement."""
     st.divider()
-    st.caption(f"Knowledge version {aid().knowledge.version} · {SUPPORT_STATEMENT}")
+    st.caption(
+        f"Knowledge version {aid().knowledge.version} · {jurisdiction_words(jurisdiction())} · {SUPPORT_STATEMENT}"
+    )

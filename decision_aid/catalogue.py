@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decision_aid import conditions as cond
 from decision_aid.knowledge import Knowledge
 from decision_aid.labels import OPTION_NAMES, describe_condition
-from decision_aid.models import OPTIONS
+from decision_aid.models import JURISDICTIONS, OPTIONS
 
 KINDS = ("red flag", "finding", "rule", "fallback")
 NOTE = "note"  # filter value for rules that carry a note instead of effects
@@ -37,6 +37,16 @@ class Entry:
     note: str | None = None
     alert: str | None = None
     tags: tuple[str, ...] = ()
+    # where it can apply: every jurisdiction, unless its condition names one
+    jurisdictions: tuple[str, ...] = JURISDICTIONS
+    # (jurisdiction, what, text): its words where they differ from the default words (`in_jurisdiction`)
+    wording: tuple[tuple[str, str, str], ...] = ()
+    names_jurisdiction: bool = False  # its condition names the jurisdiction
+
+    @property
+    def jurisdiction_specific(self) -> bool:
+        """Its condition names the jurisdiction, or its words differ by jurisdiction."""
+        return self.names_jurisdiction or bool(self.wording)
 
     def text(self) -> str:
         """Everything searchable, lower case."""
@@ -55,6 +65,7 @@ class Entry:
             *(OPTION_NAMES[o] for o in self.options),
             *self.options,
             *(f"{heading} {text}" for heading, text in self.conditions),
+            *(text for _, _, text in self.wording),
         ]
         return " ".join(parts).lower()
 
@@ -77,7 +88,7 @@ def entries(knowledge: Knowledge) -> list[Entry]:
                 "red flag", s.id, s.alert_code.replace("_", " "), c.file, OPTIONS, ("excludes",),
                 conditions=(("when", describe_condition(c.expr)),), explanation=s.explanation,
                 evidence=tuple(s.evidence), reviewed=s.reviewed, patient_explanation=s.patient_explanation,
-                alert=s.alert,
+                alert=s.alert, **_jurisdiction(c.expr, s),
             )
         )  # fmt: skip
     for c in knowledge.findings:
@@ -87,6 +98,7 @@ def entries(knowledge: Knowledge) -> list[Entry]:
                 "finding", s.id, s.label, c.file, tuple(o for o in OPTIONS if o in readers[s.id]), (),
                 conditions=tuple((state, describe_condition(expr)) for state, expr in c.states.items()),
                 explanation=s.explanation, evidence=tuple(s.evidence), reviewed=s.reviewed,
+                names_jurisdiction=any(_JURISDICTION in cond.field_names(e) for e in c.states.values()),
             )
         )  # fmt: skip
     for c in knowledge.rules:
@@ -96,7 +108,7 @@ def entries(knowledge: Knowledge) -> list[Entry]:
                 "rule", s.id, s.id, c.file, tuple(s.options), tuple(s.effects) or (NOTE,),
                 conditions=(("when", describe_condition(c.expr)),), explanation=s.explanation or "",
                 evidence=tuple(s.evidence), reviewed=s.reviewed, patient_explanation=s.patient_explanation,
-                note=s.note, tags=tuple(s.tags),
+                note=s.note, tags=tuple(s.tags), **_jurisdiction(c.expr, s),
             )
         )  # fmt: skip
     s = knowledge.fallback.spec
@@ -108,6 +120,39 @@ def entries(knowledge: Knowledge) -> list[Entry]:
         )
     )  # fmt: skip
     return out
+
+
+_JURISDICTION = "jurisdiction"
+
+
+def _jurisdiction(expr: cond.Expr, spec: object) -> dict:
+    """Where a rule or red flag can apply, and its words that differ by jurisdiction."""
+    words = getattr(spec, "in_jurisdiction", {}) or {}
+    wording = tuple(
+        (j, what, text) for j, text_of in words.items() for what, text in text_of.model_dump().items() if text
+    )
+    return {
+        "jurisdictions": applies_in(expr),
+        "wording": wording,
+        "names_jurisdiction": _JURISDICTION in cond.field_names(expr),
+    }
+
+
+def applies_in(expr: cond.Expr) -> tuple[str, ...]:
+    """The jurisdictions under which a condition can hold: those for which some branch of it does not
+    contradict its comparisons with the jurisdiction (every jurisdiction when it names none)."""
+    return tuple(j for j in JURISDICTIONS if any(all(_allows(a, j) for a in branch) for branch in cond.dnf(expr)))
+
+
+def _allows(atom: cond.Atom, jurisdiction: str) -> bool:
+    if isinstance(atom, cond.Compare) and atom.field == _JURISDICTION:
+        if atom.op == "==":
+            return jurisdiction == atom.value
+        if atom.op == "!=":
+            return jurisdiction != atom.value
+    if isinstance(atom, cond.OneOf) and atom.field == _JURISDICTION:
+        return jurisdiction in atom.values
+    return True
 
 
 def citations(knowledge: Knowledge) -> list[CitationEntry]:
@@ -125,8 +170,12 @@ def search(
     options: Iterable[str] = (),
     effects: Iterable[str] = (),
     kinds: Iterable[str] = (),
+    jurisdiction: str | None = None,
+    specific_only: bool = False,
 ) -> list[Entry]:
-    """Entries matching every word of `text`, any of `options`, any of `effects` and any of `kinds`.
+    """Entries matching every word of `text`, any of `options`, any of `effects` and any of `kinds`,
+    that can apply under `jurisdiction` (when given); with `specific_only`, only the
+    jurisdiction-specific ones (a condition naming the jurisdiction, or words that differ by it).
 
     An empty filter matches everything. A finding has no effect of its own, so
     an effect filter leaves findings out.
@@ -140,6 +189,10 @@ def search(
         if effects and not effects & set(entry.effects):
             continue
         if kinds and entry.kind not in kinds:
+            continue
+        if jurisdiction is not None and jurisdiction not in entry.jurisdictions:
+            continue
+        if specific_only and not entry.jurisdiction_specific:
             continue
         haystack = entry.text()
         if all(w in haystack for w in words):

@@ -17,7 +17,7 @@ from decision_aid.errors import InputError, InputProblem
 from decision_aid.json_text import read_json
 from decision_aid.letter import clinic_letter
 from decision_aid.missing import Ask, by_test
-from decision_aid.models import Assessment, PatientFactors, parse_factors
+from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS, Assessment, PatientFactors, parse_factors
 
 RECORD_KIND = "decision_aid consultation"
 
@@ -40,10 +40,12 @@ class Consultation:
         return out
 
     def record(self) -> dict[str, Any]:
-        """What "save" writes: the patient, its assessment and the knowledge version."""
+        """What "save" writes: the patient, its assessment, the knowledge version and the jurisdiction
+        it was assessed under."""
         return {
             "kind": RECORD_KIND,
             "knowledge_version": self.assessment.knowledge_version,
+            "jurisdiction": self.assessment.jurisdiction,
             "patient": self.patient.model_dump(mode="json"),
             "assessment": self.assessment.model_dump(mode="json"),
         }
@@ -52,12 +54,16 @@ class Consultation:
         return json.dumps(self.record(), indent=2, ensure_ascii=False) + "\n"
 
 
-def consult(factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = None) -> Consultation:
+def consult(
+    factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = None, jurisdiction: str | None = None
+) -> Consultation:
     """Assess a patient with everything the page shows (the page passes its DecisionAid; the
-    process-wide one by default). Raises InputError for invalid factors."""
+    process-wide one by default), under `jurisdiction` ('uk', the default, or 'us'): what would
+    change each verdict and the missing information are searched under it, never varying it.
+    Raises InputError for invalid factors or an invalid jurisdiction."""
     aid = aid or default_aid()
     patient = parse_factors(factors)
-    explained = aid.explain(patient)
+    explained = aid.explain(patient, jurisdiction)
     return Consultation(
         patient=patient,
         assessment=explained.assessment,
@@ -66,15 +72,40 @@ def consult(factors: PatientFactors | dict[str, Any], aid: DecisionAid | None = 
     )
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A patient read from a file, with the jurisdiction a saved consultation was assessed under
+    (None for a bare patient file, which names none)."""
+
+    patient: PatientFactors
+    jurisdiction: str | None = None
+
+
 def load_patient(data: str | bytes) -> PatientFactors:
-    """A patient from a saved consultation record or a bare patient JSON object.
+    """A patient from a saved consultation record or a bare patient JSON object (see `load_record`)."""
+    return load_record(data).patient
+
+
+def load_record(data: str | bytes) -> Loaded:
+    """A patient from a saved consultation record or a bare patient JSON object, with the record's
+    jurisdiction (its top-level "jurisdiction", else its assessment's; a record saved before the
+    setting existed was assessed under the default, uk).
 
     Raises InputError naming the problem (too large, not UTF-8 JSON, a repeated key,
-    not an object, or each bad field); nothing else, whatever the file holds.
+    not an object, each bad field, or a record's jurisdiction that is neither uk nor us);
+    nothing else, whatever the file holds.
     """
     parsed = read_json(data, what="(file)")
+    jurisdiction = None
     if isinstance(parsed, dict) and isinstance(parsed.get("patient"), dict) and parsed.get("kind") == RECORD_KIND:
+        assessment = parsed.get("assessment")
+        saved = assessment.get("jurisdiction") if isinstance(assessment, dict) else None
+        jurisdiction = parsed.get("jurisdiction", saved)
+        jurisdiction = DEFAULT_JURISDICTION if jurisdiction is None else jurisdiction
+        if jurisdiction not in JURISDICTIONS:
+            allowed = " or ".join(JURISDICTIONS)
+            raise InputError([InputProblem("jurisdiction", f"the record's jurisdiction must be {allowed}")])
         parsed = parsed["patient"]
     if not isinstance(parsed, dict):
         raise InputError([InputProblem("(file)", "a patient must be a JSON object")])
-    return parse_factors(parsed)
+    return Loaded(parse_factors(parsed), jurisdiction)

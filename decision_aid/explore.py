@@ -193,8 +193,10 @@ def sweep(
     base: Mapping[str, Any] | PatientFactors,
     axes: Mapping[str, Sequence[Any]],
     aid: DecisionAid,
+    jurisdiction: str | None = None,
 ) -> Sweep:
-    """Every option's verdict at each combination of the values in `axes` (one or two fields).
+    """Every option's verdict at each combination of the values in `axes` (one or two fields), under
+    `jurisdiction` ('uk', the default, or 'us'; never varied).
 
     `base` is the patient whose other factors stay fixed; it must itself be valid.
     A point that is not a valid patient is skipped and listed with its problems.
@@ -218,7 +220,7 @@ def sweep(
         except InputError as error:
             skipped.append(SkippedPoint(point, tuple(error.problems)))
             continue
-        for option, verdict in aid.verdicts(patient.known_values()).items():
+        for option, verdict in aid.verdicts(patient.known_values(), jurisdiction=jurisdiction).items():
             rows.append({**point, "option": option, "verdict": verdict})
     marks = {n: tuple(thresholds(n, aid.knowledge)) for n in names}
     return Sweep(names, tuple(tuple(axes[n]) for n in names), rows, skipped, marks)
@@ -267,6 +269,7 @@ class Comparison:
     options: list[OptionComparison]
     urgent_a: bool
     urgent_b: bool
+    jurisdictions: tuple[str, str] = ("uk", "uk")  # A's and B's
 
     @property
     def changed(self) -> list[OptionComparison]:
@@ -277,13 +280,17 @@ def compare(
     a: Mapping[str, Any] | PatientFactors,
     b: Mapping[str, Any] | PatientFactors,
     aid: DecisionAid,
+    jurisdiction: str | None = None,
+    jurisdiction_b: str | None = None,
 ) -> Comparison:
     """Scenario A against scenario B: each option's verdict in both, what reasons differ, which factors differ.
 
-    Raises InputError (naming the field) when either scenario is not a valid patient.
+    A is assessed under `jurisdiction` (the default, uk, when None), B under `jurisdiction_b` (else
+    A's). Raises InputError (naming the field, or `jurisdiction`) when either scenario is not valid.
     """
     patient_a, patient_b = parse_factors(_plain(a)), parse_factors(_plain(b))
-    first, second = aid.assess(patient_a), aid.assess(patient_b)
+    first = aid.assess(patient_a, jurisdiction)
+    second = aid.assess(patient_b, jurisdiction_b or first.jurisdiction)
     values_a, values_b = patient_a.model_dump(), patient_b.model_dump()
     differences = [Difference(n, values_a[n], values_b[n]) for n in values_a if values_a[n] != values_b[n]]
     options = []
@@ -299,7 +306,14 @@ def compare(
                 tuple(r for key, r in reasons_b.items() if key not in reasons_a),
             )
         )
-    return Comparison(differences, options, first.urgent_referral, second.urgent_referral)
+    return Comparison(
+        differences, options, first.urgent_referral, second.urgent_referral, (first.jurisdiction, second.jurisdiction)
+    )
+
+
+def compare_jurisdictions(patient: Mapping[str, Any] | PatientFactors, aid: DecisionAid) -> Comparison:
+    """The same patient under UK guidance (A) and under USA guidance (B), side by side."""
+    return compare(patient, patient, aid, "uk", "us")
 
 
 def _plain(factors: Mapping[str, Any] | PatientFactors) -> dict[str, Any] | PatientFactors:
