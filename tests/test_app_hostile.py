@@ -120,14 +120,14 @@ def test_any_error_while_loading_is_a_calm_message(monkeypatch: pytest.MonkeyPat
     """Whatever the loader raises (today's loader raises only InputError; this page does not rely on it)."""
     import decision_aid.consultation
 
-    load_patient = decision_aid.consultation.load_patient
+    load_record = decision_aid.consultation.load_record
 
     def hostile(data: Any) -> Any:
         if data == b"hostile":
             raise error
-        return load_patient(data)
+        return load_record(data)
 
-    monkeypatch.setattr(decision_aid.consultation, "load_patient", hostile)
+    monkeypatch.setattr(decision_aid.consultation, "load_record", hostile)
     at = start()
     before = loaded(at)
     upload(at, "hostile.json", b"hostile")
