@@ -12,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from decision_aid import default_aid
-from decision_aid.labels import VERDICT_WORDS, show_value
+from decision_aid.labels import VERDICT_WORDS, guidance, show_value
 from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS
 from decision_aid.patient_view import view_of
 from decision_aid.vocabulary import settings
@@ -73,7 +73,7 @@ def jurisdiction() -> str:
 
 def jurisdiction_words(value: str) -> str:
     """ "UK guidance" or "USA guidance": the jurisdiction in the words of rules/fields.yaml."""
-    return f"{settings()['jurisdiction'].value_words.get(value, value)} guidance"
+    return guidance(value)
 
 
 def _switched() -> None:

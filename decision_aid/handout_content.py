@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from decision_aid.labels import show_value
+from decision_aid.labels import guidance, show_value
 from decision_aid.models import Assessment, PatientFactors
 from decision_aid.patient_view import Comparison, PatientView, PlainReason, ShownCell
 
@@ -138,7 +138,12 @@ def compose(
     made_on = _date(created)
     knowledge = view.knowledge
     s = view.statements
-    made = s.made.format(date=made_on, version=assessment.knowledge_version, reviewed=_date(knowledge.reviewed))
+    made = s.made.format(
+        date=made_on,
+        version=assessment.knowledge_version,
+        reviewed=_date(knowledge.reviewed),
+        guidance=guidance(assessment.jurisdiction),
+    )
     sources = _Sources()
     if assessment.urgent_referral:
         header = Section(None, (Para(s.headings.urgent, "title"), Para(made, "meta")))
@@ -157,7 +162,10 @@ def compose(
     ]
     if not assessment.urgent_referral:
         closing.insert(1, Section(s.headings.funding, (Para(s.funding), Para(s.update_policy))))
-    footer = f"decision_aid · {made_on} · knowledge version {assessment.knowledge_version} · {s.footer}"
+    footer = (
+        f"decision_aid · {made_on} · knowledge version {assessment.knowledge_version} · "
+        f"{guidance(assessment.jurisdiction)} · {s.footer}"
+    )
     return Handout(footer, (header, *body, *closing), created)
 
 

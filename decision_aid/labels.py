@@ -16,7 +16,7 @@ from typing import Any
 
 from decision_aid import conditions as cond
 from decision_aid.knowledge import load
-from decision_aid.vocabulary import fields
+from decision_aid.vocabulary import fields, settings
 
 OPTION_NAMES: dict[str, str] = {
     "conservative_care": "Conservative care",
@@ -149,3 +149,8 @@ def _rules_thresholds() -> Mapping[str, Iterable[Any]]:
     """The thresholds of the knowledge base in rules/, loaded once for display (callers that hold
     a knowledge object pass its `thresholds` instead)."""
     return load().thresholds
+
+
+def guidance(jurisdiction: str) -> str:
+    """ "UK guidance" or "USA guidance": the jurisdiction in the words of rules/fields.yaml."""
+    return f"{settings()['jurisdiction'].value_words.get(jurisdiction, jurisdiction)} guidance"

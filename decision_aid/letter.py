@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from decision_aid.knowledge import Knowledge
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
 from decision_aid.missing import Ask, by_test
 from decision_aid.models import Assessment, OptionAssessment, Reason
 from decision_aid.vocabulary import fields
 
 HEADING = "Lumbar spine decision aid: options discussed"
 URGENT_HEADING = "Lumbar spine decision aid: URGENT REFERRAL; the elective options are suspended."
-CLOSING = "Decision aid, knowledge version {version}; it supports, and does not replace, clinical judgement."
+CLOSING = (
+    "Decision aid, knowledge version {version}, under {guidance}; it supports, and does not replace, "
+    "clinical judgement."
+)
 MAX_REASONS = 3  # per effect of an option, strongest first
 SO_FAR = "on what is known so far"
 
@@ -49,7 +52,7 @@ def clinic_letter(assessment: Assessment, knowledge: Knowledge) -> str:
             _option_line(o, r, knowledge, sources, unknowns.get(o), assessment) for o, r in assessment.options.items()
         ]
         body += ["", "Next steps:", *(f"- {step}" for step in next_steps(assessment))]
-    closing = CLOSING.format(version=assessment.knowledge_version)
+    closing = CLOSING.format(version=assessment.knowledge_version, guidance=guidance(assessment.jurisdiction))
     return "\n".join([*body, *sources.listed(), "", closing])
 
 

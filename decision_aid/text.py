@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
 from decision_aid.missing import by_test
 from decision_aid.models import Assessment
-from decision_aid.vocabulary import settings
 
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."
 
@@ -15,8 +14,8 @@ _EFFECT_MARKS = {"supports": "+", "cautions": "!", "opposes": "-", "excludes": "
 
 
 def summary(assessment: Assessment) -> str:
-    where = settings()["jurisdiction"].value_words[assessment.jurisdiction]
-    lines = [f"decision_aid assessment (knowledge {assessment.knowledge_version}, {where} guidance)", DISCLAIMER, ""]
+    where = guidance(assessment.jurisdiction)
+    lines = [f"decision_aid assessment (knowledge {assessment.knowledge_version}, {where})", DISCLAIMER, ""]
     if assessment.urgent_referral:
         lines.append("URGENT REFERRAL: not an elective discussion.")
         lines += [f"  * {a.message}" for a in assessment.alerts]

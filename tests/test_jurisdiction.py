@@ -306,3 +306,17 @@ def test_every_option_is_assessed_in_both_jurisdictions():
     for patient in (IN_LABEL, FAILED_DYNESYS, STABLE_SLIP):
         for jurisdiction in ("uk", "us"):
             assert list(assess(patient, jurisdiction).options) == list(OPTIONS)
+
+
+@pytest.mark.parametrize(("jurisdiction", "words"), [("uk", "UK guidance"), ("us", "USA guidance")])
+def test_the_letter_and_the_handout_say_whose_guidance(jurisdiction, words):
+    from decision_aid.handout import handout_content
+    from decision_aid.letter import clinic_letter
+
+    aid = default_aid()
+    patient = json.loads((DATA / "in-label-disc-replacement.json").read_text())
+    assessment = aid.assess(patient, jurisdiction=jurisdiction)
+    assert f"under {words}" in clinic_letter(assessment, aid.knowledge)
+    handout = handout_content(patient, aid=aid, assessment=assessment)
+    assert words in handout.footer
+    assert f"under {words}" in repr(handout.sections[0])
