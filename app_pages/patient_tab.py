@@ -78,7 +78,7 @@ def _urgent(view: PatientView, consultation: Consultation) -> None:
     st.markdown(f"### {_md(s.headings.urgent)}")
     happening = " ".join(item.explanation for item in view.urgent(assessment))
     parts = ((urgent.happening, happening), (urgent.next_heading, view.urgent_next(assessment)))
-    parts += ((urgent.worse_heading, urgent.worse),)
+    parts += ((urgent.worse_heading, view.local(urgent.worse, assessment.jurisdiction)),)
     body = "".join(f"<p class='da-urgent-part'>{_h(heading)}</p><p>{_h(text)}</p>" for heading, text in parts)
     st.markdown(
         f"<div class='da-urgent'><p class='da-urgent-title'>{_h(urgent.box)}</p>{body}</div>", unsafe_allow_html=True

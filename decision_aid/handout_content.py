@@ -153,7 +153,11 @@ def compose(
         body = _elective(view, assessment, patient, ratings, sources)
     safety = s.safety_net
     safety_net = Section(
-        s.headings.safety_net, (Bullets(tuple(safety.signs)), Para(safety.action + sources.mark(safety.evidence)))
+        s.headings.safety_net,
+        (
+            Bullets(tuple(safety.signs)),
+            Para(view.local(safety.action, assessment.jurisdiction) + sources.mark(safety.evidence)),
+        ),
     )
     references = tuple((n + 1, knowledge.citations[cid].reference) for n, cid in enumerate(sources.ids))
     closing = [
@@ -186,7 +190,7 @@ def _urgent(view: PatientView, assessment: Assessment, sources: _Sources) -> Sec
     parts = (
         (urgent.happening, happening),
         (urgent.next_heading, view.urgent_next(assessment)),
-        (urgent.worse_heading, urgent.worse),
+        (urgent.worse_heading, view.local(urgent.worse, assessment.jurisdiction)),
     )
     return Section(None, (Box(urgent.box, parts),))
 

@@ -194,6 +194,8 @@ class StatementsFile(_Spec):
     so_far: SoFar
     urgent: Urgent
     safety_net: SafetyNet
+    # words only UK readers know, and what a USA sheet says instead (clinical-reference.md section 10)
+    in_usa: dict[str, str] = {}
 
 
 # ---- what a patient is shown -------------------------------------------------------
@@ -376,6 +378,13 @@ class PatientView:
         return tuple(
             UrgentItem(flags[a.code].patient_explanation, tuple(flags[a.code].evidence)) for a in assessment.alerts
         )
+
+    def local(self, text: str, jurisdiction: str) -> str:
+        """A statement in the words of the jurisdiction's readers (no "A&E" on a USA sheet)."""
+        if jurisdiction == "us":
+            for uk, usa in self.statements.in_usa.items():
+                text = text.replace(uk, usa)
+        return text
 
     def urgent_next(self, assessment: Assessment) -> str:
         """What happens next, for the patient: the first text of `urgent.next` meant for one of the alerts."""

@@ -320,3 +320,15 @@ def test_the_letter_and_the_handout_say_whose_guidance(jurisdiction, words):
     handout = handout_content(patient, aid=aid, assessment=assessment)
     assert words in handout.footer
     assert f"under {words}" in repr(handout.sections[0])
+
+
+def test_a_usa_handout_uses_no_uk_only_terms():
+    from decision_aid.handout import handout_content
+
+    aid = default_aid()
+    for name in ("cauda-equina.json", "in-label-disc-replacement.json"):
+        patient = json.loads((DATA / name).read_text())
+        usa = repr(handout_content(patient, aid=aid, assessment=aid.assess(patient, jurisdiction="us")))
+        uk = repr(handout_content(patient, aid=aid, assessment=aid.assess(patient, jurisdiction="uk")))
+        assert "A&E" not in usa and "emergency department" in usa
+        assert "A&E" in uk
