@@ -424,3 +424,13 @@ def test_every_red_flag_needs_its_next_step_and_every_test_its_words(view_dir):
     assert any("statements.yaml" in p and "suspected_fracture" in p for p in found)
     assert any("statements.yaml" in p and "suspected_dragon" in p for p in found)
     assert any("statements.yaml" in p and "DEXA scan" in p for p in found)
+
+
+def test_a_failed_implant_is_described_as_an_implant_not_a_failed_fusion():
+    aid = default_aid()
+    view = view_of(aid.knowledge)
+    patient = parse_factors(json.loads((DATA / "failed-dynesys.json").read_text()))
+    shown = [c.id for c in view.conditions_for(aid.assess(patient), patient)]
+    assert "failed_implant" in shown and "failed_fusion" not in shown
+    revision = view.grid.options["revision_surgery"]
+    assert "implant" in revision.summary
