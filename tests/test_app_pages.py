@@ -12,7 +12,9 @@ from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.models import parse_factors
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
-PATIENT = json.loads((Path(__file__).resolve().parent.parent / "examples" / "grade1-degenerative-stenosis.json").read_text())
+PATIENT = json.loads(
+    (Path(__file__).resolve().parent.parent / "examples" / "grade1-degenerative-stenosis.json").read_text()
+)
 
 
 def consulted(patient: dict, **changes) -> dict:

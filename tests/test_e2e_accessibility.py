@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from decision_aid.form import GROUPS, help_text
-from tests.browser import ROOT, idle, load, settle
+from tests.browser import ROOT, idle, settle
+from tests.test_e2e_screens import show
 
 pytestmark = pytest.mark.slow
 
@@ -67,19 +68,19 @@ def go(page: Any, title: str) -> None:
 
 def test_axe_finds_nothing_serious_on_the_consultation_page(page: Any):
     found = {}
-    load(page, PATIENT)
+    show(page, PATIENT)
     found["options"] = violations(page)
     page.get_by_role("tab", name="For the patient").click()
     idle(page)
     found["for the patient"] = violations(page)
-    load(page, {**PATIENT, "cauda_equina_syndrome": True}, "urgent.json")
+    show(page, {**PATIENT, "cauda_equina_syndrome": True}, "urgent.json")
     found["urgent referral"] = violations(page)
     assert_none(found)
 
 
 def test_axe_finds_nothing_serious_on_explore_teaching_and_the_knowledge_base(page: Any):
     found = {}
-    load(page, PATIENT)
+    show(page, PATIENT)
     go(page, "Explore")
     found["Explore"] = violations(page)
     go(page, "Teaching")

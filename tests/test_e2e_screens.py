@@ -67,6 +67,24 @@ def page(request: pytest.FixtureRequest, browser: Any, app_url: str) -> Iterator
     context.close()
 
 
+def show(page: Any, patient: dict, name: str = "patient.json") -> None:
+    """Load a patient file and wait until its verdict tiles are on the page.
+
+    Under CPU contention a load is sometimes lost (the upload races the popover closing and the
+    form's widgets: the page keeps the earlier patient, or shows the loaded one's form with some
+    inputs at 0); that belongs to the loading tests. These tests are about layout and
+    accessibility, so a lost load is tried once more before they fail.
+    """
+    for attempt in (1, 2):
+        try:
+            load(page, patient, name)
+            page.locator(".da-tile").first.wait_for(state="attached", timeout=15_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+
+
 def overflows(page: Any) -> list[str]:
     return page.evaluate(OVERFLOWS, ".da-tile, .da-badge")
 
@@ -78,7 +96,7 @@ def open_tab(page: Any, name: str) -> None:
 
 def test_tiles_and_badges_fit_their_boxes(page: Any):
     for patient in (PATIENT, URGENT):
-        load(page, patient, "patient.json" if patient is PATIENT else "urgent.json")
+        show(page, patient, "patient.json" if patient is PATIENT else "urgent.json")
         open_tab(page, "Options")
         tiles = page.locator(".da-tile")
         assert tiles.count() == 6
@@ -97,7 +115,7 @@ def test_tiles_and_badges_fit_their_boxes(page: Any):
 
 @pytest.mark.parametrize("page", [SCREENS["phone 390x844"]], indirect=True, ids=["phone 390x844"])
 def test_on_a_phone_the_form_is_part_of_the_page_and_the_results_follow_assess(page: Any):
-    load(page, PATIENT)
+    show(page, PATIENT)
     pane = page.locator(".st-key-factors_pane")
     height, shown = pane.evaluate("(pane) => [pane.scrollHeight, pane.clientHeight]")
     assert height <= shown + 1, f"the form scrolls inside a {shown} px box on a phone"

@@ -10,7 +10,9 @@ from decision_aid.models import OPTIONS, parse_factors
 from decision_aid.verdicts import VERDICT_RANK
 from decision_aid.vocabulary import fields
 
-BASE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "grade1-degenerative-stenosis.json").read_text())
+BASE = json.loads(
+    (Path(__file__).resolve().parent.parent / "examples" / "grade1-degenerative-stenosis.json").read_text()
+)
 AID = default_aid()  # the page passes its DecisionAid (and its knowledge) to everything it asks
 KNOWLEDGE = AID.knowledge
 
