@@ -113,8 +113,12 @@ def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bo
     if refused:
         idle(page)
     else:
-        settle(page, grace_ms=3_000)  # the file goes up over HTTP first; its rerun starts after that
-    if close:
+        # The file goes up over HTTP first and its rerun starts after that; the page closes the
+        # popover when the load has run, so wait for that (under load it can take seconds) before
+        # anything else: a key press during the upload's rerun could send stale widget values.
+        page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden", timeout=60_000)
+        idle(page)
+    if close and page.locator("[data-testid='stPopoverBody']").count():
         close_popover(page)
 
 
