@@ -114,20 +114,18 @@ def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bo
     if refused:
         idle(page)
     else:
-        settle(page, grace_ms=3_000)  # the file goes up over HTTP first; its rerun starts after that
-    if close:
+        # The file goes up over HTTP first and its rerun starts after that; the page closes the
+        # popover when the load has run, so wait for that (under load it can take seconds) before
+        # anything else: a key press during the upload's rerun could send stale widget values.
+        page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden", timeout=60_000)
+        idle(page)
+    if close and page.locator("[data-testid='stPopoverBody']").count():
         close_popover(page)
 
 
-def close_popover(page: Any, by_itself: bool = True) -> None:
-    """Wait for the popover to close: the page closes it after a load (with a rerun of its own,
-    which may start only after the load's); Escape closes it otherwise (by_itself=False: at once)."""
-    body = page.locator("[data-testid='stPopoverBody']")
-    try:
-        body.wait_for(state="hidden", timeout=5_000 if by_itself else 1)
-    except Exception:
-        page.keyboard.press("Escape")
-        body.wait_for(state="hidden")
+def close_popover(page: Any) -> None:
+    page.keyboard.press("Escape")
+    page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden")
     idle(page)
 
 
