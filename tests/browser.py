@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,15 +140,17 @@ def load(page: Any, patient: dict[str, Any], name: str = "patient.json") -> None
 
 
 def assert_cards(page: Any, expected: Any) -> None:
-    headings = [h.strip() for h in page.locator("h4").all_inner_texts()]
-    assert [h for h in headings if h in OPTION_NAMES.values()] == list(OPTION_NAMES.values())
+    """The six option cards, in order, each with its verdict (awaited: a rerun may start late on a busy machine)."""
+    expect = playwright_api().expect
+    names = list(OPTION_NAMES.values())
+    headings = page.locator("h4").filter(has_text=re.compile("^(" + "|".join(map(re.escape, names)) + ")$"))
+    expect(headings).to_have_text(names)
     for option, result in expected.options.items():
         card = page.locator("[data-testid='stMarkdownContainer']").filter(
             has=page.locator("h4", has_text=OPTION_NAMES[option])
         )
-        text = card.first.inner_text()
         shown = "suspended: urgent referral" if expected.urgent_referral else VERDICT_WORDS[result.verdict]
-        assert shown in text, (option, text)
+        expect(card.first).to_contain_text(shown)
 
 
 def free_port() -> int:
