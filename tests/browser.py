@@ -118,7 +118,15 @@ def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bo
         # The file goes up over HTTP first and its rerun starts after that; the page closes the
         # popover when the load has run, so wait for that (under load it can take seconds) before
         # anything else: a key press during the upload's rerun could send stale widget values.
-        page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden", timeout=60_000)
+        # On a busy machine the rerun that opened the popover can land after the load's and reopen
+        # it, so the load's own message also counts as done.
+        page.wait_for_function(
+            """name => !document.querySelector("[data-testid='stPopoverBody']")
+                || document.body.innerText.includes("Loaded " + name)
+                || document.body.innerText.includes("Could not load " + name)""",
+            arg=name,
+            timeout=60_000,
+        )
         idle(page)
     if close and page.locator("[data-testid='stPopoverBody']").count():
         close_popover(page)
