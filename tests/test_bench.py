@@ -3,6 +3,10 @@
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_benchmark_prints_every_budget_figure():
     done = subprocess.run(

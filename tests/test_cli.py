@@ -119,6 +119,7 @@ def test_batch_keeps_order_reports_bad_lines_and_goes_on(tmp_path):
     assert "5/5" in done.stderr  # progress
 
 
+@pytest.mark.slow
 def test_batch_through_the_process_pool_matches_single_assessments(tmp_path):
     from decision_aid import assess
     from decision_aid.samples import random_patients

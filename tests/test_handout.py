@@ -146,6 +146,7 @@ def crowded_patients(draw: st.DrawFn) -> dict:
     return patient
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crowded_patients(), st.sampled_from([None, VALUES]))
 def test_any_patients_handout_has_one_to_three_pages(patient, values):
