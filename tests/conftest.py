@@ -12,13 +12,19 @@ and many-patient tests. A plain `pytest` runs everything.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from decision_aid import DecisionAid, default_aid
+from decision_aid.errors import KnowledgeError
+from decision_aid.knowledge import load
 from decision_aid.models import PatientFactors
+from decision_aid.rules_files import rules_dir
 
 # ---- the base patient and its named variants -----------------------------------------------------
 
@@ -164,3 +170,33 @@ def browser(sync_api: Any) -> Iterator[Any]:
 
     with chromium(sync_api) as browser:
         yield browser
+
+
+# ---- a knowledge base a test may break -------------------------------------------------------------
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    """A copy of rules/ that the test may edit."""
+    target = tmp_path / "rules"
+    shutil.copytree(rules_dir(), target)
+    return target
+
+
+def edit_rule(kb: Path, file: str, rule_id: str, **changes: Any) -> None:
+    """Change one entry (by id) of a YAML list file in a copied knowledge base; None removes a key."""
+    path = kb / file
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for item in data[next(iter(data))]:
+        if item["id"] == rule_id:
+            item.update(changes)
+            for name in [n for n, value in changes.items() if value is None]:
+                del item[name]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def knowledge_problems(kb: Path) -> list[str]:
+    """The problems loading a copied knowledge base reports (it must report some)."""
+    with pytest.raises(KnowledgeError) as caught:
+        load(kb)
+    return [str(p) for p in caught.value.problems]

@@ -5,7 +5,6 @@ oversized input, odd numbers and encodings, in the Python API, the CLI and `rule
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,16 +57,9 @@ def test_a_repeated_key_inside_a_nested_value_is_refused_too():
     assert "repeated key" in problems(text)["a"]
 
 
-def _copy_rules(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", target)
-    return target
-
-
 @pytest.mark.parametrize("relative", ["options/fusion.yaml", "teaching_cases/stenosis.yaml"])
-def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(tmp_path, relative):
-    rules = _copy_rules(tmp_path)
-    path = rules / relative
+def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(kb, relative):
+    path = kb / relative
     text = path.read_text(encoding="utf-8")
     # the first `id:` line of the file gains a twin right under it: YAML would keep the second
     lines = text.splitlines()
@@ -75,7 +67,7 @@ def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(tmp_path, r
     indent = lines[index].index("-") + 2
     lines.insert(index + 1, " " * indent + "id: a-second-id")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = cli("rules", "check", "--dir", str(rules))
+    done = cli("rules", "check", "--dir", str(kb))
     assert done.returncode == 2, done.stdout + done.stderr
     assert relative.encode() in done.stderr and b"repeated key 'id'" in done.stderr
 

@@ -1,41 +1,15 @@
 """Loading and checking rules/: every kind of mistake is rejected with its file and rule id."""
 
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from decision_aid import KnowledgeError
 from decision_aid.knowledge import load
 from decision_aid.models import OPTIONS
-from decision_aid.rules_files import rules_dir
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(rules_dir(), target)
-    return target
-
-
-def edit_rule(kb: Path, file: str, rule_id: str, **changes) -> None:
-    path = kb / file
-    data = yaml.safe_load(path.read_text())
-    key = next(iter(data))
-    for item in data[key]:
-        if item["id"] == rule_id:
-            item.update(changes)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def problems(kb: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(kb)
-    return [str(p) for p in caught.value.problems]
+from tests.conftest import edit_rule, knowledge_problems
 
 
 def test_the_shipped_knowledge_base_is_clean():
@@ -67,24 +41,24 @@ def test_the_shipped_knowledge_base_is_clean():
 )
 def test_a_bad_rule_is_rejected_naming_file_and_rule(kb, changes, message):
     edit_rule(kb, "options/fusion.yaml", "fusion.slip-grade-2-or-more", **changes)
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any(p.startswith("options/fusion.yaml: fusion.slip-grade-2-or-more") and message in p for p in found), found
 
 
 def test_duplicate_rule_ids_are_rejected(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", id="fusion.slip-grade-2-or-more")
-    assert any("duplicate id" in p for p in problems(kb))
+    assert any("duplicate id" in p for p in knowledge_problems(kb))
 
 
 def test_a_finding_whose_states_leave_a_gap_is_rejected(kb):
     edit_rule(kb, "findings.yaml", "minimal_disability", absent="odi >= 21")
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any("minimal_disability" in p and "0 states hold" in p and "odi=20" in p for p in found), found
 
 
 def test_a_finding_whose_states_overlap_is_rejected(kb):
     edit_rule(kb, "findings.yaml", "high_grade_slip", absent="slip_grade <= 3")
-    assert any("high_grade_slip" in p and "2 states hold" in p for p in problems(kb))
+    assert any("high_grade_slip" in p and "2 states hold" in p for p in knowledge_problems(kb))
 
 
 RULES_CHECK = [sys.executable, "-m", "decision_aid", "rules", "check"]
@@ -117,9 +91,9 @@ def test_duplicate_citation_ids_are_rejected(kb):
     data = yaml.safe_load(path.read_text())
     data["citations"].append({"id": "nice-ng59", "reference": "Another reference under the same id"})
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert any("bibliography.yaml: nice-ng59: duplicate id" in p for p in problems(kb))
+    assert any("bibliography.yaml: nice-ng59: duplicate id" in p for p in knowledge_problems(kb))
 
 
 def test_rule_ids_are_plain_names(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", id='fusion.smoking"')
-    assert any('fusion.smoking"' in p and "id" in p for p in problems(kb))
+    assert any('fusion.smoking"' in p and "id" in p for p in knowledge_problems(kb))

@@ -1,16 +1,12 @@
 """Every rule's label: words for people on tiles and in letters, checked when rules/ loads."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
-from decision_aid import KnowledgeError
 from decision_aid.knowledge import LABEL_MAX, check_label, load
 from decision_aid.models import OPTIONS
-from decision_aid.rules_files import rules_dir
+from tests.conftest import edit_rule, knowledge_problems
 
 # Words a label may start with in capitals: proper nouns and abbreviations.
 CAPITALISED = tuple("ASA BMI CT Cobb Coflex DEXA Dynesys FDA L1 L5-S1 NICE ODI UK USA".split())
@@ -19,32 +15,6 @@ CAPITALISED = tuple("ASA BMI CT Cobb Coflex DEXA Dynesys FDA L1 L5-S1 NICE ODI U
 @pytest.fixture(scope="module")
 def knowledge():
     return load()
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(rules_dir(), target)
-    return target
-
-
-def edit_rule(kb: Path, file: str, rule_id: str, **changes) -> None:
-    path = kb / file
-    data = yaml.safe_load(path.read_text())
-    key = next(iter(data))
-    for item in data[key]:
-        if item["id"] == rule_id:
-            item.update(changes)
-            for name, value in changes.items():
-                if value is None:
-                    del item[name]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def problems(kb: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(kb)
-    return [str(p) for p in caught.value.problems]
 
 
 def labelled(knowledge):
@@ -134,7 +104,7 @@ def test_a_good_label_passes(label):
 )
 def test_a_bad_label_is_rejected_naming_file_and_rule(kb, file, rule_id, label, message):
     edit_rule(kb, file, rule_id, label=label)
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any(p.startswith(f"{file}: {rule_id}: ") and message in p for p in found), found
 
 
@@ -143,20 +113,21 @@ def test_a_bad_label_is_rejected_naming_file_and_rule(kb, file, rule_id, label, 
 )
 def test_a_missing_label_is_rejected_naming_file_and_rule(kb, file, rule_id):
     edit_rule(kb, file, rule_id, label=None)
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any(p.startswith(f"{file}: {rule_id}: label") and "required" in p.lower() for p in found), found
 
 
 def test_the_label_of_the_rule_named_as_its_id_is_rejected(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", label="fusion.smoking")
     assert any(
-        p.startswith("options/fusion.yaml: fusion.smoking: ") and "looks like a rule id" in p for p in problems(kb)
+        p.startswith("options/fusion.yaml: fusion.smoking: ") and "looks like a rule id" in p
+        for p in knowledge_problems(kb)
     )
 
 
 def test_two_rules_of_one_option_with_the_same_label_are_rejected(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", label="Osteoporosis before screw fixation")
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any(
         p.startswith("options/fusion.yaml: ")
         and "fusion.smoking" in p
@@ -169,7 +140,7 @@ def test_two_rules_of_one_option_with_the_same_label_are_rejected(kb):
 
 def test_a_common_rule_and_an_option_rule_with_the_same_label_are_rejected(kb):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", label="psychosocial yellow flags")
-    found = problems(kb)
+    found = knowledge_problems(kb)
     assert any("common.psychosocial-yellow-flags" in p and "fusion.smoking" in p for p in found), found
 
 

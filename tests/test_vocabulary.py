@@ -1,39 +1,24 @@
 """Every input field is declared once (rules/fields.yaml) and the declarations agree with the contract."""
 
 import ast
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from decision_aid.errors import KnowledgeError
-from decision_aid.knowledge import load
 from decision_aid.models import PatientFactors
 from decision_aid.rules_files import rules_dir
 from decision_aid.vocabulary import fields, groups, load_fields
+from tests.conftest import knowledge_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def rules(tmp_path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(rules_dir(), target)
-    return target
-
-
-def edit(rules: Path, change) -> None:
-    path = rules / "fields.yaml"
+def edit(kb: Path, change) -> None:
+    path = kb / "fields.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data["fields"])
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-
-
-def problems(rules: Path) -> list[str]:
-    with pytest.raises(KnowledgeError) as caught:
-        load(rules)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_every_contract_field_is_declared_once_in_form_groups():
@@ -44,14 +29,16 @@ def test_every_contract_field_is_declared_once_in_form_groups():
         assert spec.label and spec.group and spec.help and spec.patient_label
 
 
-def test_a_field_without_a_declaration_is_a_problem(rules):
-    edit(rules, lambda f: f.pop("bmi"))
-    assert any("fields.yaml: bmi: this input field has no declaration" in p for p in problems(rules))
+def test_a_field_without_a_declaration_is_a_problem(kb):
+    edit(kb, lambda f: f.pop("bmi"))
+    assert any("fields.yaml: bmi: this input field has no declaration" in p for p in knowledge_problems(kb))
 
 
-def test_a_declaration_for_no_field_is_a_problem(rules):
-    edit(rules, lambda f: f.update(bmj={**f["bmi"]}))
-    assert any("fields.yaml: bmj: declared, but the input contract has no such field" in p for p in problems(rules))
+def test_a_declaration_for_no_field_is_a_problem(kb):
+    edit(kb, lambda f: f.update(bmj={**f["bmi"]}))
+    assert any(
+        "fields.yaml: bmj: declared, but the input contract has no such field" in p for p in knowledge_problems(kb)
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,9 +52,9 @@ def test_a_declaration_for_no_field_is_a_problem(rules):
         ("bmi", "colour", "blue", "colour"),
     ],
 )
-def test_a_declaration_the_contract_does_not_allow_is_named(rules, field, key, value, words):
-    edit(rules, lambda f: f[field].update({key: value}))
-    found = problems(rules)
+def test_a_declaration_the_contract_does_not_allow_is_named(kb, field, key, value, words):
+    edit(kb, lambda f: f[field].update({key: value}))
+    found = knowledge_problems(kb)
     assert any(f"fields.yaml: {field}:" in p and words in p for p in found), found
 
 
