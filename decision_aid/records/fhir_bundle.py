@@ -1,0 +1,210 @@
+"""A FHIR R4 Bundle validated with fhir.resources' R4B models and reduced to what the import
+reads of each resource: its codes, status, date, value and subject.
+
+A bundle that is not valid FHIR R4 raises InputError naming the element
+(`entry[2].resource (Observation/bmi).valueQuantity.value: ...`), never a traceback.
+Dates may be partial in FHIR ("1961", "2019-05"): each is kept as the earliest and latest
+day it could mean, so that a reader can tell when a partial date decides nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from decision_aid.errors import InputError, InputProblem
+from decision_aid.json_text import show, show_key
+
+Span = tuple[dt.date, dt.date]  # the earliest and latest day a FHIR date could mean
+_MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What the import reads of one resource."""
+
+    type: str
+    id: str | None
+    references: tuple[str, ...] = ()  # how other resources may refer to this one
+    subject: str | None = None  # the patient the resource is about ("Patient/123"), if given
+    codings: tuple[tuple[str, str], ...] = ()  # (system, code) of Resource.code
+    status: str | None = None  # Observation.status, Procedure.status
+    clinical: str | None = None  # Condition.clinicalStatus
+    verification: str | None = None  # Condition.verificationStatus
+    when: Span | None = None  # effective / onset or recorded / performed
+    date_text: str | None = None
+    quantity: tuple[float, str] | None = None  # valueQuantity: value and UCUM code (or unit; "" for none)
+    answer_codings: frozenset[tuple[str, str]] = frozenset()  # valueCodeableConcept
+    birth: Span | None = None  # Patient.birthDate
+    birth_text: str | None = None
+
+    @property
+    def date(self) -> dt.date | None:
+        """The earliest day the resource's date could mean (the conservative reading of its age)."""
+        return self.when[0] if self.when else None
+
+
+def read_bundle(data: Any) -> list[Resource]:
+    """The bundle's resources, validated as FHIR R4 (R4B models); InputError naming the element."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+
+    if not isinstance(data, dict):
+        raise InputError([InputProblem("bundle", "a FHIR bundle must be a JSON object")])
+    if data.get("resourceType") != "Bundle":
+        got = show(data.get("resourceType")) if "resourceType" in data else "none"
+        raise InputError([InputProblem("resourceType", f'expected a FHIR Bundle (resourceType "Bundle"), got {got}')])
+    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    problems = []
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict):
+            kind = resource.get("resourceType")
+            try:
+                get_fhir_model_class(kind if isinstance(kind, str) else "")
+            except (ValueError, KeyError):
+                problems.append(
+                    InputProblem(f"entry[{i}].resource.resourceType", f"{show(kind)} is not a FHIR R4 resource type")
+                )
+    if problems:
+        raise InputError(problems)
+    try:
+        bundle = Bundle.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_problems(error, entries)) from None
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
+        raise InputError([InputProblem("bundle", f"not a valid FHIR R4 bundle ({type(error).__name__})")]) from None
+    out = []
+    for entry in bundle.entry or []:
+        if entry.resource is not None:
+            out.append(_resource(entry.resource, entry.fullUrl))
+    patients = {p.id or str(i) for i, p in enumerate(out) if p.type == "Patient"}
+    if len(patients) > 1:
+        named = ", ".join(sorted(f"Patient/{p}" for p in patients))
+        raise InputError(
+            [InputProblem("entry", f"the bundle holds more than one patient ({named}): import one at a time")]
+        )
+    return out
+
+
+def _problems(error: ValidationError, entries: list[Any]) -> list[InputProblem]:
+    out = []
+    for e in error.errors(include_url=False)[:_MAX_PROBLEMS]:
+        loc = list(e["loc"])
+        where = _path(loc)
+        if len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int) and loc[2] == "resource":
+            resource = entries[loc[1]].get("resource", {}) if loc[1] < len(entries) else {}
+            kind, rid = resource.get("resourceType"), resource.get("id")
+            named = f"{show_key(kind)}/{show_key(rid)}" if rid is not None else show_key(kind)
+            where = f"entry[{loc[1]}].resource ({named})" + _path(loc[3:], lead=True)
+        message = " ".join(str(e["msg"]).split())
+        out.append(InputProblem(where or "bundle", f"not valid FHIR R4: {message}"))
+    return out
+
+
+def _path(loc: list[Any], lead: bool = False) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{show_key(part)}"
+    return text if lead else text.lstrip(".")
+
+
+def _resource(r: Any, full_url: str | None) -> Resource:
+    kind = r.get_resource_type()
+    rid = getattr(r, "id", None)
+    references = tuple(x for x in (f"{kind}/{rid}" if rid else None, full_url) if x)
+    subject = getattr(getattr(r, "subject", None), "reference", None)
+    codings = _codings(getattr(r, "code", None))
+    if kind == "Patient":
+        birth = _span(r.birthDate)
+        return Resource(kind, rid, references, birth=birth, birth_text=_text(r.birthDate))
+    if kind == "Observation":
+        moment = r.effectiveDateTime or r.effectiveInstant or _period(r.effectivePeriod) or r.issued
+        quantity = None
+        if r.valueQuantity is not None and r.valueQuantity.value is not None:
+            unit = r.valueQuantity.code or r.valueQuantity.unit or ""
+            quantity = (float(r.valueQuantity.value), unit)
+        answers = frozenset(_codings(r.valueCodeableConcept))
+        return Resource(
+            kind,
+            rid,
+            references,
+            subject,
+            codings,
+            status=r.status,
+            when=_span(moment),
+            date_text=_text(moment),
+            quantity=quantity,
+            answer_codings=answers,
+        )
+    if kind == "Condition":
+        moment = r.onsetDateTime or _period(r.onsetPeriod) or r.recordedDate
+        clinical = _first_code(r.clinicalStatus)
+        verification = _first_code(r.verificationStatus)
+        return Resource(
+            kind,
+            rid,
+            references,
+            subject,
+            codings,
+            clinical=clinical,
+            verification=verification,
+            when=_span(moment),
+            date_text=_text(moment),
+        )
+    if kind == "Procedure":
+        moment = r.performedDateTime or _period(r.performedPeriod, start=True)
+        return Resource(
+            kind, rid, references, subject, codings, status=r.status, when=_span(moment), date_text=_text(moment)
+        )
+    return Resource(kind, rid, references, subject, codings)
+
+
+def _codings(concept: Any) -> tuple[tuple[str, str], ...]:
+    if concept is None:
+        return ()
+    return tuple((c.system or "", c.code) for c in concept.coding or [] if c.code)
+
+
+def _first_code(concept: Any) -> str | None:
+    codes = _codings(concept)
+    return codes[0][1] if codes else None
+
+
+def _period(period: Any, start: bool = False) -> Any:
+    if period is None:
+        return None
+    return (period.start or period.end) if start else (period.end or period.start)
+
+
+def _span(value: Any) -> Span | None:
+    """The earliest and latest day a FHIR date, dateTime or instant could mean."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date(), value.date()
+    if isinstance(value, dt.date):
+        return value, value
+    text = str(value)
+    try:
+        if len(text) == 4:
+            year = int(text)
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if len(text) == 7:
+            year, month = int(text[:4]), int(text[5:7])
+            return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+        return dt.date.fromisoformat(text[:10]), dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)

@@ -1,0 +1,429 @@
+"""A FHIR R4 bundle read into the patient's factors it can fill, each with its provenance, and
+the answers still needed before an assessment is allowed.
+
+`import_bundle` validates the bundle with fhir.resources' R4B models (which read R4
+resources), then reads the Patient's birth date and every Observation, Condition and
+Procedure whose code is in the code map (rules/fhir_codes.yaml, `fhir_codes`).
+
+Invariants (clinical safety first):
+- Only fields the code map names are filled; everything else stays not known.
+- A red flag is never set to no: a record without its code leaves the question needed.
+  The motor deficit, conservative care and every contract-required field not filled are
+  needed too (the form's explicitly asked fields, from rules/fields.yaml).
+- A resource that cannot be used (stale observation, status not final/amended, refuted or
+  entered-in-error or inactive condition, procedure not completed, value out of range,
+  unit not accepted, answer meaning "unknown") is reported in `skipped` with the reason.
+- Several resources giving different values for one field are a conflict: reported, the
+  field left not filled and needed (except where the map says the lowest value is meant).
+- Nothing is logged, written or sent anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from decision_aid import conditions as cond
+from decision_aid.errors import InputError, InputProblem
+from decision_aid.json_text import read_json, show
+from decision_aid.models import PatientFactors, allowed_values, parse_factors
+from decision_aid.records.fhir_bundle import Resource, read_bundle
+from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map, system_name
+from decision_aid.vocabulary import FieldSpec, fields
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a value came from: the resource, the code that matched, and the resource's date."""
+
+    resource_type: str
+    resource_id: str | None
+    system: str
+    code: str
+    display: str
+    date: str | None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.resource_id}" if self.resource_id else f"{self.resource_type} (no id)"
+
+    def __str__(self) -> str:
+        code = f"{system_name(self.system)} {self.code} " if self.system else ""
+        words = f"{self.reference}, {code}{self.display}"
+        return f"{words}, {self.date}" if self.date else words
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A resource with a mapped code that was not used, and why."""
+
+    resource_type: str
+    resource_id: str | None
+    code: str
+    reason: str
+    system: str = ""
+    display: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.resource_type
+        code = f"{system_name(self.system)} {self.code}" if self.system else self.code
+        return f"{where} ({code} {self.display}): {self.reason}".replace("  ", " ").replace(" )", ")")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Resources that disagree about one field: reported, never resolved (the field is needed)."""
+
+    field: str
+    values: list[tuple[Any, Provenance]]
+
+
+@dataclass
+class ImportedRecord:
+    """What a bundle gave: filled fields with provenance, what was skipped or conflicting, and the
+    answers still needed (in the contract's field order)."""
+
+    filled: dict[str, Any]
+    provenance: dict[str, Provenance]
+    skipped: list[Skipped]
+    conflicts: list[Conflict]
+    needed: list[str]
+    red_flags: list[str]
+    has_lumbar_diagnosis: bool
+    allowed: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # needed field -> the answers the record allows
+    raised_by: dict[str, list[Provenance]] = field(default_factory=dict)  # needed field -> the resources that ask it
+    as_of: dt.date | None = None
+
+    def complete(self, answers: dict[str, Any]) -> PatientFactors:
+        """The patient: the filled fields plus the clinician's answers, validated by the contract.
+
+        Every needed field must be answered (`null` is an answer for a field that may be
+        unknown). An answer for a filled field must equal the record's value: the record is
+        corrected at its source, never silently overridden. Raises InputError naming every
+        field still needed or invalid, all at once.
+        """
+        if not isinstance(answers, dict):
+            raise InputError([InputProblem("(answers)", "the answers must be a JSON object")])
+        problems: list[InputProblem] = []
+        for name, value in answers.items():
+            if name in self.filled and not _same(self.filled[name], value):
+                problems.append(
+                    InputProblem(
+                        name,
+                        f"the record gives {show(self.filled[name])} ({self.provenance[name]}); an answer of "
+                        f"{show(value)} may not change it: leave it out, or correct the record",
+                    )
+                )
+        for name in self.needed:
+            choices = ", ".join(show(v) for v in self.allowed[name]) if name in self.allowed else None
+            if name not in answers:
+                problems.append(
+                    InputProblem(name, f"still needed: {self.why_needed(name)} ({choices or allowed_values(name)})")
+                )
+            elif choices and not any(_same(answers[name], v) for v in self.allowed[name]):
+                problems.append(InputProblem(name, f"the record allows only {choices} ({self.why_needed(name)})"))
+        merged = {**answers, **self.filled}
+        try:
+            factors = parse_factors(merged)
+        except InputError as error:
+            named = {p.field for p in problems}
+            problems += [p for p in error.problems if p.field not in named]
+            factors = None
+        if problems or factors is None:
+            raise InputError(problems)
+        return factors
+
+    def why_needed(self, name: str) -> str:
+        """Why a needed field is needed, in a few words."""
+        if any(c.field == name for c in self.conflicts):
+            return "the record's resources disagree"
+        if self.raised_by.get(name):
+            return "the record shows " + "; ".join(str(p) for p in self.raised_by[name]) + ", not the answer"
+        return "not in the record"
+
+
+def import_bundle(
+    bundle: dict | str | bytes, *, as_of: dt.date | None = None, codes: CodeMap | None = None
+) -> ImportedRecord:
+    """Read a FHIR R4 Bundle (a dict, or JSON text/bytes within the 1 MB input limit).
+
+    Raises InputError naming the element when the bundle is not valid FHIR R4 (R4B models), or
+    when it holds more than one patient.
+    """
+    if isinstance(bundle, (str, bytes)):
+        bundle = read_json(bundle, "bundle")
+    codes = codes or code_map()
+    as_of = as_of or dt.date.today()
+    resources = read_bundle(bundle)
+    return _Importer(codes, as_of).run(resources)
+
+
+# ---- the import ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fact:
+    setting: Setting
+    value: Any
+    provenance: Provenance
+
+
+class _Importer:
+    def __init__(self, codes: CodeMap, as_of: dt.date):
+        self.codes = codes
+        self.as_of = as_of
+        self.facts: dict[str, list[_Fact]] = {}
+        self.skipped: list[Skipped] = []
+        self.lumbar = False
+
+    def run(self, resources: list[Resource]) -> ImportedRecord:
+        patients = [r for r in resources if r.type == "Patient"]
+        references = {ref for p in patients for ref in p.references}
+        for patient in patients:
+            self.patient(patient)
+        for resource in resources:
+            if resource.type not in ("Observation", "Condition", "Procedure"):
+                continue
+            for entry, coding in self.matches(resource):
+                if resource.subject and references and resource.subject not in references:
+                    self.skip(resource, entry, coding, f"about another patient ({resource.subject})")
+                    continue
+                self.use(resource, entry, coding)
+        return self.record()
+
+    def matches(self, resource: Resource) -> list[tuple[CodeEntry, tuple[str, str]]]:
+        found: list[tuple[CodeEntry, tuple[str, str]]] = []
+        for system, code in resource.codings:
+            entry = self.codes.find(resource.type, system, code)
+            if entry is not None and all(entry is not e for e, _ in found):
+                found.append((entry, (system, code)))
+        return found
+
+    def skip(self, resource: Resource, entry: CodeEntry | None, coding: tuple[str, str], reason: str) -> None:
+        display = entry.display if entry else ""
+        self.skipped.append(Skipped(resource.type, resource.id, coding[1], reason, coding[0], display))
+
+    def provenance(self, resource: Resource, entry: CodeEntry, coding: tuple[str, str]) -> Provenance:
+        return Provenance(resource.type, resource.id, coding[0], coding[1], entry.display, resource.date_text)
+
+    def add(self, setting: Setting, value: Any, provenance: Provenance) -> None:
+        self.facts.setdefault(setting.field, []).append(_Fact(setting, value, provenance))
+
+    # -- each kind of resource
+
+    def patient(self, patient: Resource) -> None:
+        name = self.codes.age_field
+        coding = ("", "birthDate")
+        if patient.birth is None:
+            return
+        earliest, latest = patient.birth
+        oldest, youngest = _years(earliest, self.as_of), _years(latest, self.as_of)
+        if oldest != youngest:
+            self.skipped.append(
+                Skipped("Patient", patient.id, "birthDate", f"the birth date {patient.birth_text} gives no single age")
+            )
+            return
+        spec = fields()[name]
+        if not spec.accepts(oldest):
+            reason = f"age {oldest} at {self.as_of.isoformat()} is outside {_range(spec)}"
+            self.skipped.append(Skipped("Patient", patient.id, "birthDate", reason))
+            return
+        prov = Provenance("Patient", patient.id, coding[0], "birthDate", "birth date", patient.birth_text)
+        self.add(Setting(field=name, read="quantity"), oldest, prov)
+
+    def use(self, resource: Resource, entry: CodeEntry, coding: tuple[str, str]) -> None:
+        reason = self.unusable(resource, entry)
+        if reason:
+            self.skip(resource, entry, coding, reason)
+            return
+        if entry.lumbar:
+            self.lumbar = True
+        prov = self.provenance(resource, entry, coding)
+        for setting in entry.sets:
+            value, why = self.read(resource, setting)
+            if why:
+                self.skip(resource, entry, coding, why)
+            elif value is not _NOTHING:
+                self.add(setting, value, prov)
+
+    def unusable(self, resource: Resource, entry: CodeEntry) -> str | None:
+        """Why a resource with a mapped code cannot be used (status, age), or None."""
+        use = self.codes.use_status
+        if resource.type == "Condition":
+            if resource.verification and resource.verification not in use["Condition.verificationStatus"]:
+                return f"verification status {resource.verification}"
+            if resource.clinical and resource.clinical not in use["Condition.clinicalStatus"]:
+                return f"clinical status {resource.clinical}"
+            return None
+        if resource.status not in use[resource.type]:
+            allowed = _either(use[resource.type])
+            return f"status {resource.status or 'missing'} (only {allowed} is used)"
+        if resource.type != "Observation":
+            return None
+        if resource.date is None:
+            return "no date: its age cannot be told"
+        days = (self.as_of - resource.date).days
+        limit = entry.max_age_days or self.codes.observation_max_age_days
+        if days < 0:
+            return f"dated {resource.date_text}, after the as-of date {self.as_of.isoformat()}"
+        if days > limit:
+            return f"{days} days old at {self.as_of.isoformat()}: older than the {limit}-day limit"
+        return None
+
+    def read(self, resource: Resource, setting: Setting) -> tuple[Any, str | None]:
+        """The value a setting gives for this resource, or _NOTHING, with a reason when skipped."""
+        spec = fields()[setting.field]
+        if setting.ask is not None or setting.ask_any:
+            return _ASKED, None
+        if setting.read is None:
+            return setting.value, None
+        if setting.read == "quantity":
+            if resource.quantity is None:
+                return _NOTHING, "no valueQuantity"
+            number, unit = resource.quantity
+            if unit not in setting.units:
+                return (
+                    _NOTHING,
+                    f"unit {unit or 'missing'} (expected {' or '.join(u or 'none' for u in setting.units)})",
+                )
+            value: Any = number
+        elif setting.read == "answer":
+            answer = next((a for a in setting.answers if (a.system, a.code) in resource.answer_codings), None)
+            if answer is None:
+                return _NOTHING, "its answer is not in the code map"
+            if answer.value == UNKNOWN:
+                return _NOTHING, f"the answer ({answer.display}) says it is not known"
+            value = answer.value
+        else:  # months_since
+            if resource.when is None:
+                return _NOTHING, "no performed date: the months since cannot be told"
+            earliest, latest = resource.when
+            value = _months(latest, self.as_of)
+            if value != _months(earliest, self.as_of):
+                return _NOTHING, f"the performed date {resource.date_text} gives no single number of months"
+        value = _as_field_type(spec.kind, value)
+        if not spec.accepts(value):
+            return _NOTHING, f"{setting.field} {show(value)} is outside {_range(spec)}"
+        return value, None
+
+    # -- the result
+
+    def record(self) -> ImportedRecord:
+        filled: dict[str, Any] = {}
+        provenance: dict[str, Provenance] = {}
+        conflicts: list[Conflict] = []
+        allowed: dict[str, tuple[Any, ...]] = {}
+        raised_by: dict[str, list[Provenance]] = {}
+        open_: set[str] = set()
+        for name, facts in self.facts.items():
+            given = [f for f in facts if f.value is not _ASKED]
+            asks = [f for f in facts if f.value is _ASKED]
+            limits = [f.setting.ask for f in asks if f.setting.ask is not None]
+            if given and name in self.codes.lowest_of_several:
+                given = [min(given, key=lambda f: f.value)]
+            values = _distinct(f.value for f in given)
+            fits = all(any(_same(v, a) for a in limit) for v in values for limit in limits)
+            if len(values) > 1 or (values and not fits):
+                conflicts.append(Conflict(name, [(f.value, f.provenance) for f in given] + _asked(asks)))
+                open_.add(name)
+            elif values:
+                filled[name] = values[0]
+                provenance[name] = _latest(given).provenance
+            else:
+                open_.add(name)
+                raised_by[name] = [f.provenance for f in asks]
+                if limits:
+                    allowed[name] = tuple(v for v in limits[0] if all(any(_same(v, a) for a in lim) for lim in limits))
+        needed = [
+            name
+            for name, spec in fields().items()
+            if name not in filled and (name in open_ or spec.asked or PatientFactors.model_fields[name].is_required())
+        ]
+        return ImportedRecord(
+            filled={name: filled[name] for name in fields() if name in filled},
+            provenance={name: provenance[name] for name in fields() if name in provenance},
+            skipped=self.skipped,
+            conflicts=sorted(conflicts, key=lambda c: list(fields()).index(c.field)),
+            needed=needed,
+            red_flags=present_red_flags(filled),
+            has_lumbar_diagnosis=self.lumbar,
+            allowed=allowed,
+            raised_by=raised_by,
+            as_of=self.as_of,
+        )
+
+
+_NOTHING = object()  # a setting gave no value
+_ASKED = object()  # a setting raised the question without answering it
+
+
+def present_red_flags(values: dict[str, Any]) -> list[str]:
+    """The red-flag fields whose red flag the values make present (rules/red_flags.yaml), in field order."""
+    from decision_aid.reading import holds
+
+    found = {
+        name
+        for expr, names in _red_flag_conditions()
+        if names <= values.keys() and holds(expr, {n: values[n] for n in names}, {})
+        for name in names
+    }
+    return [name for name in fields() if name in found]
+
+
+@cache
+def _red_flag_conditions() -> tuple[tuple[cond.Expr, frozenset[str]], ...]:
+    from decision_aid.knowledge import load
+
+    return tuple((c.expr, frozenset(cond.field_names(c.expr))) for c in load().red_flags)
+
+
+def _range(spec: FieldSpec) -> str:
+    if spec.kind in ("integer", "number"):
+        return f"the allowed range {spec.minimum:g} to {spec.maximum:g}"
+    return "the allowed values"
+
+
+def _either(words: tuple[str, ...]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _asked(asks: list[_Fact]) -> list[tuple[Any, Provenance]]:
+    return [(list(f.setting.ask) if f.setting.ask is not None else "any", f.provenance) for f in asks]
+
+
+def _distinct(values) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(_same(v, o) for o in out):
+            out.append(v)
+    return out
+
+
+def _latest(facts: list[_Fact]) -> _Fact:
+    return max(facts, key=lambda f: f.provenance.date or "")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values: 31 equals 31.0, but true never equals 1."""
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    return a == b if numbers else (type(a) is type(b) and a == b)
+
+
+def _as_field_type(kind: str, value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if kind == "integer" and float(value).is_integer():
+        return int(value)
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _years(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _months(since: dt.date, on: dt.date) -> int:
+    return (on.year - since.year) * 12 + on.month - since.month - (on.day < since.day)
