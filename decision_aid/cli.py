@@ -154,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate every file in rules/")
     check.add_argument("--dir", type=Path, default=None, help="knowledge base directory (default: the bundled rules/)")
     check.set_defaults(run=_rules_check)
+    from decision_aid.governance import commands as governance
+
+    governance.add_diff(sub.add_parser("diff", help="what changing the rules does to a cohort's verdicts (a report)"))
     return parser
 
 

@@ -1,0 +1,141 @@
+"""The governance commands behind decision_aid.cli: `rules diff`, `rules stamp` and `audit`.
+
+Each `add_*` adds a command's options to its argparse parser and sets `run`; each run returns the
+exit code: 0 report written; 2 an invalid cohort row, rules folder, mapping file or change log
+(named on standard error; a report is still written when only some rows are invalid, with those
+rows listed in it); 1 anything else (an output path problem). Progress goes to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from decision_aid.models import JURISDICTIONS
+
+if TYPE_CHECKING:  # the command line imports this module to build its parser: keep that cheap
+    from decision_aid.knowledge import Knowledge
+
+    from .passes import PatientResult, Row
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+FORMATS = ("markdown", "json", "html")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jurisdiction",
+        choices=JURISDICTIONS,
+        default=None,
+        help=f"only this jurisdiction ({' or '.join(JURISDICTIONS)}; default: each in turn)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="markdown", help="report format (default: markdown)")
+    parser.add_argument("-o", "--output", default=None, help="write the report here (default: standard output)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="hand the cohort to the cohort runner's process pool of N workers"
+    )
+    parser.add_argument(
+        "--dask", default=None, metavar="ADDRESS", help="hand the cohort to a Dask cluster (or 'local')"
+    )
+
+
+def add_diff(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", metavar="OLD_RULES_DIR", help="the rules folder before the change, or a git ref")
+    parser.add_argument(
+        "new", metavar="NEW_RULES_DIR", nargs="?", default=None, help="the rules after it (default: the installed)"
+    )
+    parser.add_argument("--cohort", default=None, metavar="FILE", help="a cohort file: JSONL, CSV or Parquet")
+    parser.add_argument(
+        "--random", type=int, default=None, metavar="N", help="seeded random patients in the default cohort (10000)"
+    )
+    _common(parser)
+    parser.set_defaults(run=run, governance=run_diff)
+
+
+def _runner(args: argparse.Namespace) -> Any:
+    """How each knowledge base runs over the rows: in this process, or by the cohort runner."""
+    from .passes import evaluate, via_runner
+
+    if args.workers is None and args.dask is None:
+        return lambda rows, knowledge, folder, jurisdiction: evaluate(rows, knowledge, jurisdiction)
+
+    def run(rows: Sequence[Row], knowledge: Knowledge, folder: Path, jurisdiction: str) -> Iterable[PatientResult]:
+        return via_runner(rows, folder, jurisdiction, args.workers, args.dask)
+
+    return run
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from decision_aid.atomic_file import output_target
+
+    from . import diff, diff_report
+    from .cohort import DEFAULT_RANDOM, default_cohort, describe_default, read_file
+    from .folders import GovernanceInputError, load_rules, rules_folder
+    from .page import as_json, write
+
+    if args.random is not None and args.random < 0:
+        raise GovernanceInputError("--random: a number of patients, 0 or more")
+    if args.output:
+        output_target(args.output)  # a missing folder: exit 1 before any work
+    jurisdictions = [args.jurisdiction] if args.jurisdiction else list(JURISDICTIONS)
+    with rules_folder(args.old, "OLD_RULES_DIR") as old_dir, rules_folder(args.new, "NEW_RULES_DIR") as new_dir:
+        old = load_rules(old_dir, args.old)
+        new = load_rules(new_dir, args.new or new_dir)
+        cases = _cases(new, new_dir, args.new or new_dir)
+        if args.cohort:
+            rows = read_file(args.cohort)
+            description = f"cohort file {args.cohort}"
+        else:
+            count = DEFAULT_RANDOM if args.random is None else args.random
+            rows = default_cohort(cases, count)
+            description = describe_default(len(cases), count)
+        _say(f"rules diff: {old.version} -> {new.version} over {len(rows):,} patients, {', '.join(jurisdictions)}")
+        report = diff.compare(
+            old, new, rows, jurisdictions, _runner(args), cases, (str(args.old), str(args.new or new_dir)), description
+        )
+    text = {"markdown": diff_report.markdown, "json": as_json, "html": diff_report.html}[args.format](report)
+    write(text, args.output)
+    if args.output:
+        _say(f"wrote {args.output}")
+    return _invalid_rows(report["cohort"]["invalid"])
+
+
+def _cases(knowledge: Knowledge, folder: Path, given: object) -> list:
+    """The teaching cases of the new rules folder (none if it has none)."""
+    from decision_aid.errors import KnowledgeError
+    from decision_aid.teaching import load_cases
+
+    from .folders import GovernanceInputError
+
+    if not (folder / "teaching_cases").is_dir():
+        return []
+    try:
+        return load_cases(folder / "teaching_cases", knowledge)
+    except KnowledgeError as error:
+        raise GovernanceInputError(f"rules folder {given}: teaching cases: {error.problems[0]}") from None
+
+
+def _invalid_rows(invalid: list[dict]) -> int:
+    for row in invalid[:20]:
+        _say(f"invalid row {row['id']}: {'; '.join(row['problems'])}")
+    if len(invalid) > 20:
+        _say(f"... and {len(invalid) - 20} more invalid rows (all listed in the report)")
+    return EXIT_INVALID if invalid else EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a governance command; its input errors exit 2 with one line naming what is wrong."""
+    from .folders import GovernanceInputError
+
+    try:
+        return args.governance(args)
+    except GovernanceInputError as error:
+        _say(f"error: {error}")
+        return EXIT_INVALID
