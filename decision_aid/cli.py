@@ -1,4 +1,4 @@
-"""The command line: decision-aid assess | batch | handout | schema | rules check.
+"""The command line: decision-aid assess | batch | handout | schema | rules check | serve-cds.
 
 Exit codes: 0 done; 2 invalid input (one line per problem on standard error,
 naming the field) or an input file that cannot be read; 1 anything else (an
@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "keep_partial", False) and not args.output:
         parser.error("--keep-partial needs -o/--output (results on standard output are never removed)")
+    if args.command == "assess" and (args.file is None) == (args.fhir is None):
+        parser.error("assess needs a patient FILE or --fhir BUNDLE (one of them)")
+    if args.command == "assess" and args.fhir is None and (args.answers or args.as_of):
+        parser.error("--answers and --as-of go with --fhir")
     with _stop_signals():
         return _run(args)
 
@@ -123,9 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("assess", help="assess one patient (JSON file, or - for standard input)")
-    p.add_argument("file", help="patient JSON file, or - for standard input")
+    p.add_argument("file", nargs="?", help="patient JSON file, or - for standard input")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     _jurisdiction_option(p)
+    _fhir_options(p)
     p.set_defaults(run=_assess)
 
     p = commands.add_parser("batch", help="assess one patient per line of a JSONL file")
@@ -149,6 +154,12 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("schema", help="print the input JSON Schema")
     p.set_defaults(run=_schema)
 
+    p = commands.add_parser("serve-cds", help="run the CDS Hooks service (cards for a record system)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8610, help="port to listen on (default: 8610)")
+    p.add_argument("--config", help="TOML settings file (DECISION_AID_CDS_* environment variables override it)")
+    p.set_defaults(run=_serve_cds)
+
     p = commands.add_parser("rules", help="knowledge-base tools")
     sub = p.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = sub.add_parser("check", help="validate every file in rules/")
@@ -158,6 +169,15 @@ def _parser() -> argparse.ArgumentParser:
 
     governance.add_diff(sub.add_parser("diff", help="what changing the rules does to a cohort's verdicts (a report)"))
     return parser
+
+
+def _fhir_options(parser: argparse.ArgumentParser) -> None:
+    """assess --fhir BUNDLE [--answers FILE] [--as-of DATE]: the patient from a FHIR R4 bundle."""
+    from decision_aid.records.fhir_text import as_of_date
+
+    parser.add_argument("--fhir", metavar="BUNDLE", help="a FHIR R4 Bundle (JSON) in place of a patient file")
+    parser.add_argument("--answers", metavar="FILE", help="with --fhir: the answers the record lacks (JSON)")
+    parser.add_argument("--as-of", type=as_of_date, help="with --fhir: the date ages are counted to (default: today)")
 
 
 def _jurisdiction_option(parser: argparse.ArgumentParser) -> None:
@@ -216,6 +236,10 @@ def _assess(args: argparse.Namespace) -> int:
     from decision_aid.assessment import assess
     from decision_aid.text import summary
 
+    if args.fhir is not None:
+        from decision_aid.records.fhir_text import assess_record
+
+        return assess_record(args, _read)
     assessment = assess(_read(args.file), args.jurisdiction)
     if args.format == "json":
         print(assessment.model_dump_json(indent=2))
@@ -334,10 +358,25 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve_cds(args: argparse.Namespace) -> int:
+    from decision_aid.records.cds_config import ConfigError, load_config
+    from decision_aid.records.cds_service import serve
+
+    try:
+        config = load_config(args.config, default_service_url=f"http://{args.host}:{args.port}")
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    serve(args.host, args.port, config)
+    return EXIT_OK
+
+
 def _rules_check(args: argparse.Namespace) -> int:
     from decision_aid import patient_view
     from decision_aid.agreement import compare
     from decision_aid.knowledge import load
+    from decision_aid.records.fhir_codes import check_code_map
     from decision_aid.rules_files import yaml_problems
 
     try:
@@ -346,6 +385,9 @@ def _rules_check(args: argparse.Namespace) -> int:
             raise KnowledgeError(unreadable)
         knowledge = load(args.dir)
         patient_view.load(knowledge)
+        codes, code_problems = check_code_map(args.dir)  # rules/fhir_codes.yaml
+        if code_problems:
+            raise KnowledgeError(code_problems)
     except KnowledgeError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -353,6 +395,7 @@ def _rules_check(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     counts = f"{len(knowledge.red_flags)} red flags, {len(knowledge.findings)} findings, {len(knowledge.rules)} rules"
     print(f"knowledge {knowledge.version}: {counts}, {len(knowledge.citations)} citations, patient view: OK")
+    print(f"FHIR code map: {len(codes.entries)} codes, OK")
     report = compare(knowledge)  # the Python reading against durable-rules, on every threshold grid
     for divergence in report.divergences:
         print(divergence, file=sys.stderr)
