@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import jwt
 import uvicorn
@@ -187,7 +188,7 @@ def fhir_app(charts: dict[str, Chart], token: str = FHIR_TOKEN) -> FastAPI:
     app.state.seen = seen
 
     def allowed(request: Request) -> bool:
-        seen.append(f"{request.method} {request.url.path}?{request.url.query}")
+        seen.append(f"{request.method} {request.url.path}?{unquote(request.url.query)}")
         return request.headers.get("authorization") == f"Bearer {token}"
 
     @app.get("/fhir/Patient/{pid}")
@@ -200,10 +201,13 @@ def fhir_app(charts: dict[str, Chart], token: str = FHIR_TOKEN) -> FastAPI:
 
     for kind, attribute in (("Condition", "conditions"), ("Observation", "observations"), ("Procedure", "procedures")):
 
-        def search(request: Request, patient: str = "", attribute: str = attribute) -> JSONResponse:
+        def search(request: Request, patient: str = "", code: str = "", attribute: str = attribute) -> JSONResponse:
             if not allowed(request):
                 return JSONResponse({"resourceType": "OperationOutcome"}, status_code=401)
             found = getattr(charts[patient], attribute) if patient in charts else ()
+            if code:  # a token search: system|code, any of several separated by commas
+                tokens = set(code.split(","))
+                found = [r for r in found if {f"{c['system']}|{c['code']}" for c in r["code"]["coding"]} & tokens]
             return JSONResponse(searchset(*found), media_type="application/fhir+json")
 
         app.add_api_route(f"/fhir/{kind}", search, methods=["GET"])

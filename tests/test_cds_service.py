@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from decision_aid.assessment import default_aid
@@ -38,6 +39,7 @@ from decision_aid.records.cds_models import Card, HookRequest, Link, Source, Sug
 from decision_aid.records.cds_security import TokenVerifier, Unauthorized
 from decision_aid.records.cds_service import create_app
 from decision_aid.records.cds_texts import cds_texts
+from decision_aid.records.fhir_codes import code_map
 from decision_aid.records.fhir_import import import_bundle
 from decision_aid.vocabulary import fields
 from tests.cds_support import (
@@ -296,6 +298,8 @@ def test_discovery_asks_for_every_resource_the_import_maps_with_the_patient_toke
     kinds = {query.split("/")[0].split("?")[0] for query in templates.values()}
     assert kinds == {"Patient", "Condition", "Observation", "Procedure"}
     assert all("{{context.patientId}}" in query for query in templates.values())
+    observed = {f"{e.system}|{e.code}" for e in code_map().entries if e.resource_type == "Observation"}
+    assert set(templates["observations"].split("&code=")[1].split(",")) == observed  # only what the map reads
 
 
 @pytest.mark.parametrize(
@@ -527,12 +531,8 @@ def test_without_prefetch_the_record_is_read_from_the_fhir_server_with_the_given
     body = hook_request(None, pid=chart.pid, fhirServer=running.fhir_url, fhirAuthorization=authorization)
     fetched = running.post(body).json()["cards"]
     assert [(c["summary"], c["detail"]) for c in fetched] == [(c["summary"], c["detail"]) for c in with_prefetch]
-    assert sorted(running.fhir.state.seen[before:]) == [
-        f"GET /fhir/Condition?patient={chart.pid}",
-        f"GET /fhir/Observation?patient={chart.pid}",
-        f"GET /fhir/Patient/{chart.pid}?",
-        f"GET /fhir/Procedure?patient={chart.pid}",
-    ]
+    expected = [f"GET /fhir/{q.replace('{{context.patientId}}', chart.pid)}" for q in prefetch_templates().values()]
+    assert sorted(running.fhir.state.seen[before:]) == sorted(q if "?" in q else f"{q}?" for q in expected)
 
 
 @pytest.mark.slow
@@ -695,3 +695,19 @@ def test_serve_cds_runs_the_service_and_logs_no_patient_data(signer, jwks_file, 
     for chart in (red_flag_chart(), stenosis_chart()):
         assert chart.pid not in log
     assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_keys_from_an_allowed_jwks_url_verify_tokens(signer):
+    keys = FastAPI()
+    keys.get("/ehr/jwks.json")(lambda: {"keys": [signer.jwk()]})
+    with ServerThread(keys) as server:
+        env = {
+            "DECISION_AID_CDS_SERVICE_URL": SERVICE_URL,
+            "DECISION_AID_CDS_JWKS_URL_ALLOW": f"{server.url}/ehr/",
+            "DECISION_AID_CDS_ISSUERS": json.dumps({ISSUER: f"{server.url}/ehr/jwks.json"}),
+        }
+        verifier = TokenVerifier(load_config(None, env=env))
+        assert verifier.verify(f"Bearer {signer.token(AUDIENCE)}", AUDIENCE)["iss"] == ISSUER
+        with pytest.raises(Unauthorized, match="unknown kid"):
+            verifier.verify(f"Bearer {Signer(kid='rotated-away').token(AUDIENCE)}", AUDIENCE)

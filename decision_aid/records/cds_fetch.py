@@ -15,28 +15,45 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
 
 from decision_aid.records.cds_config import CdsConfig, secure_url
 from decision_aid.records.cds_models import HookRequest
+from decision_aid.records.fhir_codes import code_map
 
 MAX_PAGES = 10
 PATIENT_TOKEN = "{{context.patientId}}"
 
-# prefetch key -> (FHIR query template, the resource type it returns, words for a card)
-TEMPLATES: dict[str, tuple[str, str, str]] = {
-    "patient": (f"Patient/{PATIENT_TOKEN}", "Patient", "patient details"),
-    "conditions": (f"Condition?patient={PATIENT_TOKEN}", "Condition", "conditions"),
-    "observations": (f"Observation?patient={PATIENT_TOKEN}", "Observation", "observations"),
-    "procedures": (f"Procedure?patient={PATIENT_TOKEN}", "Procedure", "procedures"),
+# prefetch key -> (the resource type it returns, words for a card)
+KINDS: dict[str, tuple[str, str]] = {
+    "patient": ("Patient", "patient details"),
+    "conditions": ("Condition", "conditions"),
+    "observations": ("Observation", "observations"),
+    "procedures": ("Procedure", "procedures"),
 }
 
 
+@cache
 def prefetch_templates() -> dict[str, str]:
-    """The discovery document's `prefetch`: key -> FHIR query with the patient token."""
-    return {key: query for key, (query, _, _) in TEMPLATES.items()}
+    """The discovery document's `prefetch`: key -> FHIR query with the patient token.
+
+    Only what the code map (rules/fhir_codes.yaml) reads is asked for: the Patient, and its
+    Conditions, Observations and Procedures; Observations only with the mapped codes (a token
+    search with equality, as the specification recommends). Conditions and procedures are asked
+    for whole, because some entries match a code by its prefix, which a token search cannot."""
+    observed = sorted(
+        {f"{e.system}|{e.code}" for e in code_map().entries if e.resource_type == "Observation" and not e.prefix}
+    )
+    codes = f"&code={','.join(observed)}" if observed else ""
+    return {
+        "patient": f"Patient/{PATIENT_TOKEN}",
+        "conditions": f"Condition?patient={PATIENT_TOKEN}",
+        "observations": f"Observation?patient={PATIENT_TOKEN}{codes}",
+        "procedures": f"Procedure?patient={PATIENT_TOKEN}",
+    }
 
 
 class BadPrefetch(ValueError):
@@ -66,7 +83,9 @@ async def gather(request: HookRequest, config: CdsConfig, client: httpx.AsyncCli
     patient_id = request.context.patientId
     gathered = Gathered()
     to_fetch = []
-    for key, (query, kind, words) in TEMPLATES.items():
+    templates = prefetch_templates()
+    for key, (kind, words) in KINDS.items():
+        query = templates[key]
         if key in prefetch and prefetch[key] is None:
             continue  # the record has none
         complete, resources = _from_prefetch(key, kind, prefetch.get(key), patient_id)
