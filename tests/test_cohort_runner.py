@@ -1,0 +1,108 @@
+"""The cohort runner: serially, on the local pool and on Dask, the same outcomes in the same order."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from decision_aid.cohorts import runner
+from decision_aid.cohorts.rows import CohortRow, Outcome
+from decision_aid.cohorts.runner import run_cohort
+from decision_aid.errors import InputError, KnowledgeError
+from tests.cohort_support import small_cohort
+from tests.conftest import edit_rule, variant
+
+THRESHOLD_RULE = "fusion.slip-grade-2-or-more"
+
+
+def outcomes(**options) -> list[Outcome]:
+    return list(run_cohort(small_cohort(), explain=True, **options))
+
+
+def test_serial_outcomes_are_each_patients_own_assessment_in_order(aid):
+    rows = small_cohort()
+    got = list(run_cohort(rows, workers=1, explain=True, jurisdiction="us"))
+    assert [o.id for o in got] == [r.id for r in rows] and [o.row for o in got] == list(range(1, len(rows) + 1))
+    assert [o.performed for o in got] == [r.performed for r in rows]
+    for row, outcome in zip(rows, got, strict=True):
+        if row.id in ("bad-json", "bad-field", "empty", "read-problem"):
+            continue
+        explained = aid.explain(row.patient, "us")
+        assert outcome.ok and not outcome.failed
+        assert outcome.json == explained.assessment.model_dump_json()
+        assert outcome.assessment == explained.assessment
+        assert outcome.fired == (*explained.result.red_flags, *explained.result.fired)
+    problems = {o.id: o.problems for o in got if not o.ok}
+    assert set(problems) == {"bad-json", "bad-field", "empty", "read-problem"}
+    assert problems["bad-json"][0].startswith("(input): not valid JSON")
+    assert problems["bad-field"][0].startswith("age: ") and "18 to 110" in problems["bad-field"][0]
+    assert problems["empty"] == ["empty line: expected one patient as a JSON object"]
+    assert problems["read-problem"] == ['odi: row 9: "x" is not an integer']
+    assert all(o.assessment is None and o.fired is None for o in got if not o.ok)
+
+
+def test_a_red_flag_patients_fired_rules_are_its_red_flags():
+    (outcome,) = run_cohort([CohortRow("x", None, variant("red_flag"))], workers=1, explain=True)
+    assert outcome.assessment.urgent_referral and outcome.fired == ("red-flag.cauda-equina",)
+
+
+def test_without_explain_nothing_fired_is_kept():
+    assert all(o.fired is None for o in run_cohort(small_cohort(6), workers=1))
+
+
+def test_an_outcome_crosses_processes_as_its_json_and_reads_back_the_same():
+    outcome = next(iter(run_cohort(small_cohort(2), workers=1, explain=True)))
+    copy = pickle.loads(pickle.dumps(outcome))
+    assert copy == outcome and copy.assessment == outcome.assessment and copy.fired == outcome.fired
+
+
+def test_two_knowledge_bases_side_by_side_in_one_process(kb):
+    edit_rule(kb, "options/fusion.yaml", THRESHOLD_RULE, when="slip_grade >= 3")
+    rows = small_cohort()
+    new = run_cohort(rows, rules_dir=kb, workers=1, explain=True)
+    old = run_cohort(rows, workers=1, explain=True)
+    pairs = list(zip(old, new, strict=True))  # interleaved: each pass alternates between the engines
+    moved = {a.id for a, b in pairs if a.json != b.json}
+    slip_2 = {r.id for r in rows if isinstance(r.patient, dict) and r.patient.get("slip_grade") == 2}
+    assert slip_2 and moved and moved <= {a.id for a, _ in pairs if a.fired and THRESHOLD_RULE in a.fired}
+    assert all(THRESHOLD_RULE not in (b.fired or ()) for _, b in pairs if b.id in slip_2)
+
+
+def test_a_knowledge_base_that_is_missing_or_broken_fails_before_any_work(tmp_path, kb):
+    with pytest.raises(KnowledgeError, match="not found"):
+        run_cohort(small_cohort(2), rules_dir=tmp_path / "nowhere")
+    edit_rule(kb, "options/fusion.yaml", THRESHOLD_RULE, when="slip_grade >= 'x'")
+    with pytest.raises(KnowledgeError, match=THRESHOLD_RULE):
+        run_cohort(small_cohort(2), rules_dir=kb)
+
+
+def test_a_bad_jurisdiction_fails_before_any_work():
+    with pytest.raises(InputError, match="jurisdiction"):
+        run_cohort(small_cohort(2), jurisdiction="fr")
+
+
+@pytest.mark.slow  # a process pool
+def test_the_local_pool_gives_the_serial_outcomes(monkeypatch, kb):
+    monkeypatch.setattr(runner, "POOL_THRESHOLD", 0)  # a small cohort through the pool all the same
+    serial = outcomes(workers=1)
+    assert outcomes(workers=2, chunk_rows=7) == serial
+    edit_rule(kb, "options/fusion.yaml", THRESHOLD_RULE, when="slip_grade >= 3")
+    assert outcomes(workers=2, chunk_rows=7, rules_dir=kb) == outcomes(workers=1, rules_dir=kb) != serial
+
+
+@pytest.mark.slow  # a process pool
+def test_progress_counts_every_row_once_in_order(monkeypatch):
+    monkeypatch.setattr(runner, "POOL_THRESHOLD", 0)
+    seen: list[tuple[int, int | None]] = []
+    rows = small_cohort()
+    list(run_cohort(rows, workers=2, chunk_rows=9, progress=lambda done, total: seen.append((done, total))))
+    assert seen == [(n, len(rows)) for n in range(1, len(rows) + 1)]
+    seen.clear()
+    list(run_cohort(iter(rows), workers=1, progress=lambda done, total: seen.append((done, total))))
+    assert seen == [(n, None) for n in range(1, len(rows) + 1)]
+
+
+def test_rules_dir_may_be_given_as_text_or_path(kb):
+    assert next(iter(run_cohort(small_cohort(1), rules_dir=Path(str(kb)), workers=1))).ok
