@@ -1,4 +1,4 @@
-"""The command line: decision-aid assess | batch | handout | schema | rules check.
+"""The command line: decision-aid assess | batch | handout | schema | rules check | serve-cds.
 
 Exit codes: 0 done; 2 invalid input (one line per problem on standard error,
 naming the field) or an input file that cannot be read; 1 anything else (an
@@ -153,6 +153,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("schema", help="print the input JSON Schema")
     p.set_defaults(run=_schema)
+
+    p = commands.add_parser("serve-cds", help="run the CDS Hooks service (cards for a record system)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8610, help="port to listen on (default: 8610)")
+    p.add_argument("--config", help="TOML settings file (DECISION_AID_CDS_* environment variables override it)")
+    p.set_defaults(run=_serve_cds)
 
     p = commands.add_parser("rules", help="knowledge-base tools")
     sub = p.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -349,6 +355,20 @@ def _schema(args: argparse.Namespace) -> int:
     from decision_aid.models import input_schema
 
     print(json.dumps(input_schema(), indent=2))
+    return EXIT_OK
+
+
+def _serve_cds(args: argparse.Namespace) -> int:
+    from decision_aid.records.cds_config import ConfigError, load_config
+    from decision_aid.records.cds_service import serve
+
+    try:
+        config = load_config(args.config, default_service_url=f"http://{args.host}:{args.port}")
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    serve(args.host, args.port, config)
     return EXIT_OK
 
 
