@@ -12,7 +12,9 @@ random valid patients, on one warm process unless said otherwise:
   page's download does, over the examples and 60 random patients (budget: median < 0.5 s
   of CPU, which other work on the machine does not inflate as it does the time waited);
 - a 10,000-patient batch on every core (budget: < 60 s);
-- `decision-aid assess` as a new process (budget: < 1 s).
+- `decision-aid assess` as a new process (budget: < 1 s);
+- a signed CDS Hooks `patient-view` call to `decision-aid serve-cds` on localhost, warm
+  (budget: p50 < 20 ms, p99 < 50 ms; decision_aid.records.cds_bench).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         "--handouts", type=int, default=60, help="random patients' handouts, besides the examples (default 60)"
     )
     parser.add_argument("--examples", type=Path, default=None, help="folder of example patient JSON files")
+    parser.add_argument("--cds", type=int, default=1000, help="CDS Hooks patient-view calls (default 1000; 0: skip)")
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
 
@@ -100,6 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
     cold = _cold_start_seconds(examples[0] if examples else random_patients(1, args.seed)[0])
     failures += _report("`decision-aid assess` cold start", f"median {cold:.2f} s", cold < 1)
+
+    if args.cds:
+        from decision_aid.records.cds_bench import patient_view_ms
+
+        p50, p99 = patient_view_ms(args.cds)
+        failures += _report(
+            f"CDS Hooks patient-view call, localhost ({args.cds:,})",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            p50 < 20 and p99 < 50,
+        )
     print()
     print("all within budget" if not failures else f"{failures} figure(s) over budget")
     return 1 if failures else 0

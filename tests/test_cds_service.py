@@ -711,3 +711,11 @@ def test_keys_from_an_allowed_jwks_url_verify_tokens(signer):
         assert verifier.verify(f"Bearer {signer.token(AUDIENCE)}", AUDIENCE)["iss"] == ISSUER
         with pytest.raises(Unauthorized, match="unknown kid"):
             verifier.verify(f"Bearer {Signer(kid='rotated-away').token(AUDIENCE)}", AUDIENCE)
+
+
+@pytest.mark.slow
+def test_the_benchmarks_patient_view_measurement_runs_against_serve_cds():
+    from decision_aid.records.cds_bench import patient_view_ms
+
+    p50, p99 = patient_view_ms(30)  # speed is the benchmark's to judge, not a test's
+    assert 0 < p50 <= p99
