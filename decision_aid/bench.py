@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         p50, p99 = patient_view_ms(args.cds)
         failures += _report(
             f"CDS Hooks patient-view call, localhost ({args.cds:,})",
-            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (load average {os.getloadavg()[0]:.1f})",
             p50 < 20 and p99 < 50,
         )
     print()
