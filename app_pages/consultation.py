@@ -375,18 +375,25 @@ def _option_cards(consultation: Consultation) -> None:
     for start in range(0, len(options), 2):
         for column, (option, result) in zip(st.columns(2), options[start : start + 2], strict=False):
             with column, st.container(border=True):
-                _card(option, result, consultation.suggestions.get(option, []), consultation.unknowns.get(option))
+                _card(
+                    option,
+                    result,
+                    consultation.suggestions.get(option, []),
+                    consultation.unknowns.get(option),
+                    consultation.settles,
+                )
 
 
-def _card(option: str, result, suggestions, unknowns: list[Ask] | None = None) -> None:
+def _card(option: str, result, suggestions, unknowns: list[Ask] | None = None, settles=None) -> None:
     badge = ui.verdict_badge(result.verdict)
     so_far = f"\n<p class='da-so-far'>{html.escape(_so_far(unknowns))}</p>" if unknowns else ""
     st.markdown(f"#### {html.escape(OPTION_NAMES[option])}\n{badge}{so_far}", unsafe_allow_html=True)
     shown, more = result.reasons[:SHOWN_REASONS], result.reasons[SHOWN_REASONS:]
-    st.markdown(_reasons_html(shown, result.notes if not more else [], bool(unknowns)), unsafe_allow_html=True)
+    notes = result.notes if not more else []
+    st.markdown(_reasons_html(shown, notes, bool(unknowns), settles), unsafe_allow_html=True)
     if more:
         with st.expander(f"{len(more)} more reason{'s' if len(more) > 1 else ''}"):
-            st.markdown(_reasons_html(more, result.notes, bool(unknowns)), unsafe_allow_html=True)
+            st.markdown(_reasons_html(more, result.notes, bool(unknowns), settles), unsafe_allow_html=True)
     st.markdown(_changes_html(suggestions), unsafe_allow_html=True)
     _sources({c for r in result.reasons for c in r.evidence} | {c for n in result.notes for c in n.evidence})
 
@@ -409,20 +416,27 @@ def _changes_html(suggestions) -> str:
     return f"<div class='da-reasons da-changes'><p><strong>What would change it</strong></p>{body}</div>"
 
 
-def _reasons_html(reasons, notes, so_far: bool = False) -> str:
+def _reasons_html(reasons, notes, so_far: bool = False, settles: dict[str, str] | None = None) -> str:
     """Each reason with its effect; with `so_far` (a missing answer could change the verdict),
-    "nothing indicates it" is tagged "so far", not "against"."""
+    "nothing indicates it" is tagged "so far", not "against"; a caution resting on an unknown answer
+    says which test would settle it (`settles`: rule id -> sentence)."""
     fallback = ui.aid().knowledge.fallback.spec.id
     parts = []
     for reason in reasons:
         colour, word = SO_FAR_TAG if so_far and reason.rule_id == fallback else EFFECT_TAGS[reason.effect]
         parts.append(
             f"<p><span style='color:{colour};font-weight:600'>{word}</span> · {html.escape(reason.explanation)}"
-            f"{_cite_ids(reason.evidence)}</p>"
+            f"{_cite_ids(reason.evidence)}{_settle_html(reason, settles)}</p>"
         )
     for note in notes:
         parts.append(f"<p class='da-cite'>Note: {html.escape(note.text)}{_cite_ids(note.evidence)}</p>")
     return f"<div class='da-reasons'>{''.join(parts)}</div>"
+
+
+def _settle_html(reason, settles: dict[str, str] | None) -> str:
+    """ " Flexion-extension radiographs would settle this." after a caution resting on an unknown answer."""
+    sentence = (settles or {}).get(reason.rule_id) if reason.effect == "cautions" else None
+    return f" <em class='da-settle'>{html.escape(sentence)}</em>" if sentence else ""
 
 
 def _missing(assessment) -> None:

@@ -1,7 +1,8 @@
 """Everything the Consultation page shows for one patient, computed in one call.
 
 The page only lays this out: the assessment, what would change each verdict,
-the clinic-letter summary, and the JSON record to save. Loading a saved record
+the test that would settle each caution resting on an unknown answer, the
+clinic-letter summary, and the JSON record to save. Loading a saved record
 (or a bare patient file) goes through the same strict validation as the CLI.
 """
 
@@ -18,6 +19,7 @@ from decision_aid.json_text import read_json
 from decision_aid.letter import clinic_letter
 from decision_aid.missing import Ask, by_test
 from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS, Assessment, PatientFactors, parse_factors
+from decision_aid.settling import Settler, settle_sentence, settlers
 
 RECORD_KIND = "decision_aid consultation"
 
@@ -28,6 +30,12 @@ class Consultation:
     assessment: Assessment
     suggestions: dict[str, list[Suggestion]]
     letter: str
+    settlers: dict[str, Settler]  # rule id -> what would settle its caution (cautions resting on an unknown)
+
+    @property
+    def settles(self) -> dict[str, str]:
+        """rule id -> "Flexion-extension radiographs would settle this.", for each caution resting on an unknown."""
+        return {rule_id: settle_sentence(settler) for rule_id, settler in self.settlers.items()}
 
     @property
     def unknowns(self) -> dict[str, list[Ask]]:
@@ -68,7 +76,8 @@ def consult(
         patient=patient,
         assessment=explained.assessment,
         suggestions=what_would_change(aid, patient, explained),
-        letter=clinic_letter(explained.assessment, aid.knowledge),
+        letter=clinic_letter(explained.assessment, aid.knowledge, patient),
+        settlers=settlers(aid.knowledge, patient, explained.assessment),
     )
 
 

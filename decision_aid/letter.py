@@ -6,8 +6,11 @@ assessment implies (the tests that missing information names, one test at a time
 for an urgent referral, what the staff must do now), the sources as a numbered list
 of full references, and the knowledge version with the statement that the tool
 supports, and does not replace, clinical judgement. An option whose verdict a
-missing answer could change says it stands on what is known so far. It is written
-from the assessment and the knowledge that made it, both passed in.
+missing answer could change says it stands on what is known so far. Given the
+patient, a caution that rests on an unknown answer names the test that would settle
+it (decision_aid.settling), and the next steps add that test where missing
+information does not already name it. It is written from the assessment and the
+knowledge that made it, both passed in.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from decision_aid.knowledge import Knowledge
 from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
 from decision_aid.missing import Ask, by_test
-from decision_aid.models import Assessment, OptionAssessment, Reason
+from decision_aid.models import Assessment, OptionAssessment, PatientFactors, Reason
+from decision_aid.settling import Settler, settle_sentence, settlers
 from decision_aid.vocabulary import fields
 
 HEADING = "Lumbar spine decision aid: options discussed"
@@ -40,18 +44,23 @@ _EFFECT_WORDS = {"supports": "for", "cautions": "caution", "opposes": "against",
 _LETTER_HEADS = {"supports": "In favour", "cautions": "To weigh", "opposes": "Against", "excludes": "Not applicable"}
 
 
-def clinic_letter(assessment: Assessment, knowledge: Knowledge) -> str:
-    """The letter as plain text (`knowledge`: the one that made `assessment`)."""
+def clinic_letter(assessment: Assessment, knowledge: Knowledge, patient: PatientFactors | None = None) -> str:
+    """The letter as plain text (`knowledge`: the one that made `assessment`; `patient`: the factors it
+    assessed, so that a caution resting on an unknown answer names the test that would settle it)."""
     sources = Sources(knowledge)
+    settles = settlers(knowledge, patient, assessment) if patient is not None else {}
     if assessment.urgent_referral:
         body = _urgent(assessment, knowledge, sources)
     else:
         unknowns = unknowns_by_option(assessment)
         body = [HEADING, ""]
         body += [
-            _option_line(o, r, knowledge, sources, unknowns.get(o), assessment) for o, r in assessment.options.items()
+            _option_line(o, r, knowledge, sources, unknowns.get(o), assessment)
+            + _settled(r, knowledge, settles, assessment.jurisdiction)
+            for o, r in assessment.options.items()
         ]
-        body += ["", "Next steps:", *(f"- {step}" for step in next_steps(assessment))]
+        steps = next_steps(assessment) + caution_steps(assessment, knowledge, settles)
+        body += ["", "Next steps:", *(f"- {step}" for step in steps)]
     closing = CLOSING.format(version=assessment.knowledge_version, guidance=guidance(assessment.jurisdiction))
     return "\n".join([*body, *sources.listed(), "", closing])
 
@@ -146,6 +155,41 @@ def next_steps(assessment: Assessment) -> list[str]:
     if not steps:
         steps.append("Nothing that is not known could change a verdict: the options can be discussed as they stand.")
     return steps
+
+
+def caution_steps(assessment: Assessment, knowledge: Knowledge, settles: dict[str, Settler]) -> list[str]:
+    """The tests that would settle a caution, where missing information does not already name them
+    (they would change no verdict): 'Flexion-extension radiographs would settle the caution "slip without
+    complete flexion-extension films" (decompression alone, dynamic stabilisation).'"""
+    asked = {item.field for item in assessment.missing_information}
+    grouped: dict[str, dict[str, list[str]]] = {}  # the sentence's frame -> caution label -> its options
+    for option, result in assessment.options.items():
+        for reason in result.reasons:
+            settler = settles.get(reason.rule_id)
+            if reason.effect == "cautions" and settler is not None and not set(settler.fields) <= asked:
+                cautions = grouped.setdefault(settle_sentence(settler, "{what}"), {})
+                named = cautions.setdefault(label(reason, knowledge, assessment.jurisdiction), [])
+                if option not in named:
+                    named.append(option)
+    steps = []
+    for frame, cautions in grouped.items():
+        shown = [
+            f"“{name}” ({', '.join(OPTION_NAMES[o].lower() for o in options)})" for name, options in cautions.items()
+        ]
+        steps.append(frame.format(what=f"the caution{'s' if len(shown) > 1 else ''} {listed(shown)}"))
+    return steps
+
+
+def _settled(result: OptionAssessment, knowledge: Knowledge, settles: dict[str, Settler], jurisdiction: str) -> str:
+    """ " Flexion-extension radiographs would settle the slip without complete flexion-extension films."
+    for each caution of an option that cautions discuss with caution and rests on an unknown answer (also
+    those past the listed few); where another effect decides the verdict, the next steps name them."""
+    if result.verdict != "discuss_with_caution":
+        return ""
+    cautions = {r.rule_id: r for r in result.reasons if r.effect == "cautions" and r.rule_id in settles}
+    return "".join(
+        f" {settle_sentence(settles[i], 'the ' + label(r, knowledge, jurisdiction))}" for i, r in cautions.items()
+    )
 
 
 class Sources:

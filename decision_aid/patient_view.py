@@ -28,6 +28,7 @@ from decision_aid.missing import Ask, by_test
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
 from decision_aid.reading import holds
 from decision_aid.rules_files import read_yaml
+from decision_aid.settling import Settler, settlers
 from decision_aid.vocabulary import fields
 
 VIEW_DIR = "patient_view"
@@ -160,6 +161,7 @@ class SoFar(_Spec):
     could_change: str  # {thing}: the first test (or fact) whose result could change the verdict
     could_also_change: str  # {thing}: each other one, a sentence each
     answer: str  # {label}: a fact asked for with no test
+    settles: str  # {thing}: the tests (or answers) that would settle a caution resting on something not known
     tests: dict[str, str]  # a test of rules/fields.yaml -> what the patient will have
 
 
@@ -291,6 +293,7 @@ class PatientView:
     def comparison(self, assessment: Assessment, factors: PatientFactors) -> Comparison:
         """The Option Grid and plain-language reasons for the options shown to this patient."""
         values, states = _context(assessment, factors)
+        settles = {rule_id: self._settles(s) for rule_id, s in settlers(self.knowledge, factors, assessment).items()}
         shown, hidden = [], []
         for option in OPTIONS:
             result = assessment.options[option]
@@ -308,7 +311,7 @@ class PatientView:
                     verdict=result.verdict,
                     verdict_words=words[result.verdict],
                     so_far=self._could_change(unknowns),
-                    reasons=self._reasons(result.reasons, bool(unknowns)),
+                    reasons=self._reasons(result.reasons, bool(unknowns), settles),
                     notes=tuple(
                         PlainReason(n.rule_id, "note", self._patient_text(n.rule_id), tuple(n.evidence))
                         for n in result.notes
@@ -402,10 +405,13 @@ class PatientView:
         rated = {key: rating for key, rating in (chosen or {}).items() if rating is not None}
         return self.check_values(rated) or None
 
-    def _reasons(self, reasons: list[Reason], so_far: bool = False) -> tuple[PlainReason, ...]:
+    def _reasons(
+        self, reasons: list[Reason], so_far: bool = False, settles: Mapping[str, str] | None = None
+    ) -> tuple[PlainReason, ...]:
         # A rule with two effects (supports and cautions) is said once, with the first
         # effect in the contract's order (the more cautious one). Where a missing answer could
-        # change the verdict (`so_far`), "nothing points to it" is said as not known yet.
+        # change the verdict (`so_far`), "nothing points to it" is said as not known yet. A caution
+        # that rests on something not known says what would tell us more (`settles`, by rule id).
         seen: set[str] = set()
         out = []
         fallback = self.knowledge.fallback.spec.id
@@ -416,9 +422,9 @@ class PatientView:
             if so_far and reason.rule_id == fallback:
                 out.append(PlainReason(reason.rule_id, "so_far", self.statements.so_far.nothing_yet, ()))
             else:
-                out.append(
-                    PlainReason(reason.rule_id, reason.effect, reason.patient_explanation, tuple(reason.evidence))
-                )
+                settle = (settles or {}).get(reason.rule_id) if reason.effect == "cautions" else None
+                text = f"{reason.patient_explanation} {settle}" if settle else reason.patient_explanation
+                out.append(PlainReason(reason.rule_id, reason.effect, text, tuple(reason.evidence)))
         return tuple(out)
 
     def _could_change(self, asks: list[Ask]) -> str:
@@ -436,6 +442,17 @@ class PatientView:
             return ""
         also = [so_far.could_also_change.format(thing=thing) for thing in things[1:]]
         return " ".join([so_far.could_change.format(thing=things[0]), *also])
+
+    def _settles(self, settler: Settler) -> str:
+        """ "X-rays taken as you bend forward and back would tell us more about this.": each test that
+        would settle a caution in the patient's words, a fact asked with no test by its handout label."""
+        so_far = self.statements.so_far
+        things = [so_far.tests[test] for test in settler.tests if test]
+        things += [
+            so_far.answer.format(label=fields()[n].patient_label) for n in settler.fields if not fields()[n].test
+        ]
+        text = so_far.settles.format(thing=" or ".join(things))
+        return text[:1].upper() + text[1:]
 
     def _patient_text(self, rule_id: str) -> str:
         return self.knowledge.by_id[rule_id].spec.patient_explanation

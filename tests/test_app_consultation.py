@@ -225,7 +225,7 @@ def test_verdicts_shown_match_assess():
             assert VERDICT_WORDS[other] not in text
     assert at.session_state["patient"]["age"] == 63
     assert [t.label for t in at.tabs] == ["Options", "For the patient", "Clinic letter"]
-    assert at.code[0].value == clinic_letter(expected, default_aid().knowledge)
+    assert at.code[0].value == clinic_letter(expected, default_aid().knowledge, parse_factors(PATIENT))
 
 
 def test_reasons_citations_and_what_would_change_it_are_shown():

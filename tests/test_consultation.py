@@ -42,7 +42,7 @@ def test_consult_matches_assess_and_the_letter(path: Path):
     patient = json.loads(path.read_text())
     result = consult(patient)
     assert result.assessment == assess(patient)
-    assert result.letter == clinic_letter(result.assessment, default_aid().knowledge)
+    assert result.letter == clinic_letter(result.assessment, default_aid().knowledge, result.patient)
     assert set(result.suggestions) == set(result.assessment.options)
 
 

@@ -122,7 +122,9 @@ def test_only_applicable_options_are_shown_with_their_verdict_and_plain_reasons(
     for option in comparison.options:
         result = assessment.options[option.option]
         assert option.verdict == result.verdict
-        assert {r.text for r in option.reasons} == {r.patient_explanation for r in result.reasons}
+        said = {r.rule_id: r.text for r in option.reasons}  # a caution may add what would settle it
+        assert set(said) == {r.rule_id for r in result.reasons}
+        assert all(said[r.rule_id].startswith(r.patient_explanation) for r in result.reasons)
         assert len(option.notes) == len(result.notes)
         assert set(option.cells) == set(ROWS)
 
