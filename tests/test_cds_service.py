@@ -351,6 +351,12 @@ def test_a_prefetch_patient_other_than_the_context_patient_is_refused(jwks_file)
         asyncio.run(gather(HookRequest.model_validate(body), _config(jwks_file), None))
 
 
+def test_a_prefetch_holding_another_patients_resources_is_refused(jwks_file):
+    mixed = Chart(stenosis_chart().patient, conditions=(*red_flag_chart().conditions,))  # subject Patient/rf-1
+    with pytest.raises(BadPrefetch, match="prefetch.conditions: .* the context patient's Condition"):
+        asyncio.run(gather(HookRequest.model_validate(hook_request(mixed)), _config(jwks_file), None))
+
+
 # ---- cards ------------------------------------------------------------------------------
 
 

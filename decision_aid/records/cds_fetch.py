@@ -121,14 +121,15 @@ def _from_prefetch(key: str, kind: str, value: Any, patient_id: str) -> tuple[bo
         return True, [value]
     if found != "Bundle":
         raise BadPrefetch(f"prefetch.{key}: expected a searchset Bundle of {kind} resources")
-    complete, resources = _entries(value, kind)
+    complete, resources = _entries(value, kind, patient_id)
     if complete is None:
-        raise BadPrefetch(f"prefetch.{key}: expected a searchset Bundle of {kind} resources")
+        raise BadPrefetch(f"prefetch.{key}: expected a searchset Bundle of the context patient's {kind} resources")
     return complete, resources
 
 
-def _entries(bundle: dict[str, Any], kind: str) -> tuple[bool | None, list[dict[str, Any]]]:
-    """(complete, resources of `kind`); complete None when the Bundle is malformed."""
+def _entries(bundle: dict[str, Any], kind: str, patient_id: str) -> tuple[bool | None, list[dict[str, Any]]]:
+    """(complete, resources of `kind`); complete None when the Bundle is malformed or holds a
+    resource about another patient (advice must never mix two patients' records)."""
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         return None, []
@@ -142,10 +143,19 @@ def _entries(bundle: dict[str, Any], kind: str) -> tuple[bool | None, list[dict[
             if any(isinstance(i, dict) and i.get("severity") in ("error", "fatal") for i in issues):
                 complete = False
             continue
-        if resource.get("resourceType") != kind:
+        if resource.get("resourceType") != kind or not _about(resource, patient_id):
             return None, []
         resources.append(resource)
     return complete, resources
+
+
+def _about(resource: dict[str, Any], patient_id: str) -> bool:
+    """The resource's subject is the patient (`Patient/<id>`, relative or absolute)."""
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not isinstance(reference, str):
+        return False
+    return reference == f"Patient/{patient_id}" or reference.endswith(f"/Patient/{patient_id}")
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
@@ -192,7 +202,7 @@ async def _fetch(
             return [data] if ok else None
         if data.get("resourceType") != "Bundle":
             return None
-        complete, found = _entries(data, kind)
+        complete, found = _entries(data, kind, patient_id)
         if complete is None:
             return None
         resources += found

@@ -89,8 +89,9 @@ def create_app(config: CdsConfig, aid: DecisionAid, verifier: TokenVerifier | No
         try:
             if service_id != texts.service.id:
                 raise _Refused(404, "no such CDS service")
-            try:
-                verifier.verify(request.headers.get("authorization"), f"{config.service_url}/cds-services/{service_id}")
+            try:  # on a worker thread: fetching an issuer's JWKS URL must not hold up other calls
+                audience = f"{config.service_url}/cds-services/{service_id}"
+                await asyncio.to_thread(verifier.verify, request.headers.get("authorization"), audience)
             except Unauthorized as refused:
                 log.info("token refused: %s", refused.reason)  # the reason names a check, never a claim's value
                 return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
