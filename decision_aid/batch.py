@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from decision_aid.cohorts.progress import Progress
@@ -70,11 +71,14 @@ def run_batch(
     counts: Counts | None = None,
     jurisdiction: str | None = None,
     dask: str | None = None,
+    spill_to: Path | None = None,
 ) -> Counts:
     """Assess every line under `jurisdiction` ('uk', the default, or 'us'), writing one result line
     to `out` per input line, in order.
 
     Pass `counts` to know how far a run got when it raises (Ctrl-C, a dead worker, a write error).
+    `dask` ("local" or a scheduler's address) runs it on Dask; `spill_to` lets a local Dask
+    cluster spill to that folder (see decision_aid.cohorts.on_dask).
     """
     from decision_aid.models import parse_jurisdiction
 
@@ -83,7 +87,7 @@ def run_batch(
     counts = counts if counts is not None else Counts()
     bar = Progress(len(rows), progress)
     try:
-        outcomes = run_cohort(rows, jurisdiction=jurisdiction, workers=workers, dask=dask)
+        outcomes = run_cohort(rows, jurisdiction=jurisdiction, workers=workers, dask=dask, spill_to=spill_to)
         with closing(outcomes):  # stopping early ends the pool's workers before the exception goes on
             for number, outcome in enumerate(outcomes, start=1):
                 data = outcome_line(outcome, number).encode("utf-8") + b"\n"

@@ -137,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="JSONL file, one patient per line (- for standard input)")
     p.add_argument("-o", "--output", help="write assessments here (default: standard output)")
     p.add_argument("--workers", type=int, default=None, help="processes to use (default: all cores)")
+    from decision_aid.cohorts.commands import add_cohort_parser, dask_option
+
+    dask_option(p)
     p.add_argument(
         "--keep-partial",
         action="store_true",
@@ -165,9 +168,12 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate every file in rules/")
     check.add_argument("--dir", type=Path, default=None, help="knowledge base directory (default: the bundled rules/)")
     check.set_defaults(run=_rules_check)
+    add_cohort_parser(commands, _jurisdiction_option)  # cohort run
     from decision_aid.governance import commands as governance
 
     governance.add_diff(sub.add_parser("diff", help="what changing the rules does to a cohort's verdicts (a report)"))
+    governance.add_stamp(sub.add_parser("stamp", help="record a raised knowledge version: content hash, diff summary"))
+    governance.add_audit(commands.add_parser("audit", help="procedures performed in a cohort against the rules"))
     return parser
 
 
@@ -270,10 +276,21 @@ def _batch(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 counts=counts,
                 jurisdiction=args.jurisdiction,
+                dask=args.dask,
+                spill_to=args.spill_to,
             )
         else:
             with target as out:
-                run_batch(lines, out, sys.stderr, workers=args.workers, counts=counts, jurisdiction=args.jurisdiction)
+                run_batch(
+                    lines,
+                    out,
+                    sys.stderr,
+                    workers=args.workers,
+                    counts=counts,
+                    jurisdiction=args.jurisdiction,
+                    dask=args.dask,
+                    spill_to=args.spill_to,
+                )
     except (KeyboardInterrupt, Terminated, WorkerDied, OSError) as error:
         written = target is not None and _identity(args.output) not in (before, None)
         raise _Stopped(_how_far(error, counts, len(lines), args.output, target, written)) from None
@@ -385,6 +402,10 @@ def _rules_check(args: argparse.Namespace) -> int:
             raise KnowledgeError(unreadable)
         knowledge = load(args.dir)
         patient_view.load(knowledge)
+        from decision_aid.governance.commands import rules_check_problems  # change log, content hash
+
+        if governance := rules_check_problems(args.dir, knowledge):
+            raise KnowledgeError(governance)
         codes, code_problems = check_code_map(args.dir)  # rules/fhir_codes.yaml
         if code_problems:
             raise KnowledgeError(code_problems)

@@ -52,8 +52,9 @@ def assess_rows(
 
 def assess_row(row: CohortRow, position: int, aid: DecisionAid, jurisdiction: str, explain: bool) -> Outcome:
     """One row's outcome: its assessment, or its problems (an invalid row never raises)."""
-    if row.problems:
-        return Outcome(row.id, row.performed, problems=list(row.problems), row=position)
+    read_problems = getattr(row, "problems", ())  # any object with id, performed and patient will do
+    if read_problems:
+        return Outcome(row.id, row.performed, problems=list(read_problems), row=position)
     try:
         if isinstance(row.patient, bytes) and not row.patient.strip():
             raise InputError([])
