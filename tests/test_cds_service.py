@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,12 @@ from tests.cds_support import (
     Chart,
     ServerThread,
     Signer,
+    condition,
     fhir_app,
     free_port,
     hook_request,
     no_spine_chart,
+    patient,
     red_flag_chart,
     stenosis_chart,
     wait_for_port,
@@ -370,6 +373,17 @@ def test_a_red_flag_coded_in_the_record_gives_one_critical_card_with_its_alert_a
     assert_spec_valid({"cards": [c.dump() for c in cards]})
 
 
+def test_a_red_flag_card_follows_the_jurisdiction_of_the_service():
+    coded = condition("c1", "t-1", "C41.2", "Malignant neoplasm of vertebral column")
+    tumour = Chart(patient("t-1"), conditions=(coded,))
+    spec = default_aid().knowledge.by_id["red-flag.tumour"].spec
+    assert spec.alert != spec.in_("us").alert  # the UK words name UK pathways
+    for jurisdiction, words in (("uk", "UK guidance"), ("us", "USA guidance")):
+        (card,) = cards_for(_import(tumour), default_aid(), _context(jurisdiction=jurisdiction))
+        assert card.indicator == "critical" and spec.in_(jurisdiction).alert in card.detail
+        assert words in card.source.topic.display
+
+
 def test_a_record_without_a_lumbar_spine_diagnosis_gives_no_card():
     assert cards_for(_import(no_spine_chart()), default_aid(), _context()) == []
 
@@ -633,6 +647,21 @@ def test_a_bad_request_gets_its_status_and_the_response_leaks_nothing(running, c
         assert response.content == b"" and response.headers["www-authenticate"] == "Bearer"
     else:
         assert set(response.json()) == {"error"}
+
+
+@pytest.mark.slow
+def test_concurrent_calls_are_answered_as_serial_ones(running):
+    """durable-rules is not thread-safe: the service runs every assessment on one thread."""
+    charts = [red_flag_chart(), stenosis_chart(), no_spine_chart()] * 8
+
+    def summaries(chart: Chart) -> list[tuple[str, str]]:
+        response = running.post(hook_request(chart))
+        assert response.status_code == 200, response.text
+        return [(c["indicator"], c["summary"]) for c in response.json()["cards"]]
+
+    serial = [summaries(chart) for chart in charts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(summaries, charts)) == serial
 
 
 @pytest.mark.slow
