@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages import ui
+from app_pages import fhir_load, ui
 from decision_aid.form import (
     GROUPS,
     NOT_KNOWN,
@@ -155,6 +155,7 @@ def _grid(names: list[str], problems: dict[str, str]) -> None:
         for column, name in zip(columns, names[start : start + 2], strict=False):
             with column:
                 _input(fields()[name])
+                fhir_load.caption(name, answers()[name])  # "from the record: ..." after a FHIR load
                 if name in problems:
                     st.error(problems[name], icon=":material/error:")
 

@@ -139,3 +139,151 @@ def run(args: argparse.Namespace) -> int:
     except GovernanceInputError as error:
         _say(f"error: {error}")
         return EXIT_INVALID
+
+
+def add_stamp(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, default=None, help="knowledge base directory (default: the bundled rules/)")
+    parser.add_argument(
+        "--previous",
+        default=None,
+        metavar="DIR_OR_REF",
+        help="the previous version's rules (default: found in the git history of knowledge.yaml)",
+    )
+    parser.add_argument("--random", type=int, default=None, metavar="N", help="seeded random patients (10000)")
+    parser.set_defaults(run=run, governance=run_stamp)
+
+
+def run_stamp(args: argparse.Namespace) -> int:
+    """Record the content hash of a raised version and generate its diff summary against the previous one."""
+    from decision_aid.models import JURISDICTIONS
+    from decision_aid.rules_files import rules_dir
+
+    from . import changelog, diff, diff_report
+    from .cohort import DEFAULT_RANDOM, default_cohort, describe_default
+    from .folders import GovernanceInputError, load_rules, rules_folder
+    from .page import as_json, write
+    from .passes import evaluate
+
+    folder = args.dir or rules_dir()
+    new = load_rules(folder, folder)
+    version, logged = new.version, changelog.entries(folder)
+    if not logged or logged[0] != version:
+        raise GovernanceInputError(
+            f"{folder / changelog.CHANGELOG}: add the entry for version {version} at the top first "
+            "(what changed, why, sources, who reviewed it)"
+        )
+    digest, recorded = changelog.content_hash(folder), changelog.meta(folder).get(changelog.HASH_KEY)
+    stamped = (changelog.summary(folder) or {}).get("new", {}).get("version")
+    if recorded and recorded != digest and stamped == version:
+        raise GovernanceInputError(
+            f"the rules changed since version {version} was stamped: raise the version and add its change-log entry"
+        )
+    if recorded == digest and (stamped == version or len(logged) < 2):
+        _say(f"knowledge {version} is stamped and current; nothing to do")
+        return EXIT_OK
+    if len(logged) > 1:
+        previous = args.previous or changelog.previous_ref(folder, version)
+        if previous is None:
+            raise GovernanceInputError("no git history to find the previous version in: give --previous DIR_OR_REF")
+        count = DEFAULT_RANDOM if args.random is None else args.random
+        with rules_folder(previous, "the previous rules", repo=folder) as old_dir:
+            old = load_rules(old_dir, previous)
+            if old.version != logged[1]:
+                raise GovernanceInputError(
+                    f"the previous rules ({previous}) are version {old.version}, but the change log's previous "
+                    f"entry is {logged[1]}"
+                )
+            cases = _cases(new, folder, folder)
+            rows = default_cohort(cases, count)
+            _say(f"rules stamp: diff {old.version} -> {version} over {len(rows):,} patients")
+            report = diff.compare(
+                old,
+                new,
+                rows,
+                list(JURISDICTIONS),
+                lambda rows, knowledge, _, jurisdiction: evaluate(rows, knowledge, jurisdiction),
+                cases,
+                (f"knowledge {old.version} (git {previous})" if old_dir != Path(previous) else str(previous), "rules/"),
+                describe_default(len(cases), count),
+            )
+        for part in report["jurisdictions"].values():  # the shipped summary keeps counts and examples only
+            for data in part["options"].values():
+                for transition in data["transitions"]:
+                    del transition["ids"]
+        report["new"][changelog.HASH_KEY] = digest
+        write(diff_report.markdown(report), str(folder / changelog.SUMMARY_MD))
+        write(as_json(report), str(folder / changelog.SUMMARY_JSON))
+        _say(f"wrote {changelog.SUMMARY_MD} and {changelog.SUMMARY_JSON}")
+    changelog.write_hash(folder, digest)
+    _say(f"knowledge {version}: {changelog.HASH_KEY} {digest}")
+    return EXIT_OK
+
+
+def add_audit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cohort", metavar="COHORT", help="the cohort: JSONL, CSV or Parquet")
+    parser.add_argument(
+        "--performed", required=True, metavar="COLUMN", help="the column (JSONL: key) holding the procedure performed"
+    )
+    parser.add_argument(
+        "--mapping", default=None, metavar="FILE", help="local procedure code -> option (YAML, or CSV code,option)"
+    )
+    _common(parser)
+    parser.set_defaults(run=run, governance=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """How often each procedure performed was worth discussing, ... not applicable, by the rules."""
+    from decision_aid.atomic_file import output_target
+    from decision_aid.knowledge import load
+    from decision_aid.models import DEFAULT_JURISDICTION
+    from decision_aid.rules_files import rules_dir
+
+    from . import audit, audit_report
+    from .cohort import read_file
+    from .page import as_json, write
+
+    if args.output:
+        output_target(args.output)  # a missing folder: exit 1 before any work
+    mapping = audit.read_mapping(args.mapping) if args.mapping else None
+    rows = read_file(args.cohort, performed=args.performed)
+    knowledge = load()
+    jurisdictions = [args.jurisdiction or DEFAULT_JURISDICTION]
+    _say(f"audit: {len(rows):,} rows under {', '.join(jurisdictions)}, knowledge {knowledge.version}")
+    run_rows = _runner(args)
+    report = {
+        "kind": "audit",
+        "cohort": Path(args.cohort).name,
+        "performed": args.performed,
+        "mapping": args.mapping,
+        "knowledge_version": knowledge.version,
+        "statement": audit.statement(knowledge),
+        "jurisdictions": {
+            j: audit.tally(run_rows(rows, knowledge, rules_dir(), j), knowledge, mapping, j) for j in jurisdictions
+        },
+    }
+    text = {"markdown": audit_report.markdown, "json": as_json, "html": audit_report.html}[args.format](report)
+    write(text, args.output)
+    if args.output:
+        _say(f"wrote {args.output}")
+    for part in report["jurisdictions"].values():
+        if part["not_recorded"]["count"] or part["unknown"]["count"]:
+            _say(
+                f"not audited: {part['not_recorded']['count']:,} rows without a performed procedure, "
+                f"{part['unknown']['count']:,} with an unknown one (listed in the report)"
+            )
+    return _invalid_rows(next(iter(report["jurisdictions"].values()))["invalid"])
+
+
+def rules_check_problems(folder: Path | None, knowledge: Knowledge) -> list:
+    """What `rules check` adds: the change log and content hash, and the audit statement."""
+    from decision_aid.errors import KnowledgeError
+    from decision_aid.rules_files import rules_dir
+
+    from . import audit, changelog
+
+    found = changelog.problems(folder or rules_dir())
+    try:
+        audit.statement(knowledge)
+    except KnowledgeError as error:
+        found += error.problems
+    return found

@@ -30,9 +30,11 @@ class GovernanceInputError(DecisionAidError):
 
 
 @contextmanager
-def rules_folder(given: str | Path | None, what: str = "rules folder") -> Iterator[Path]:
+def rules_folder(given: str | Path | None, what: str = "rules folder", repo: Path | None = None) -> Iterator[Path]:
     """The rules folder `given` names: a folder, else a git ref whose rules/ is exported into a
-    temporary folder for the block; None is the installed rules/."""
+    temporary folder for the block; None is the installed rules/. The ref is looked up in the git
+    repository around `repo` (a rules folder: the ref's copy of that folder), else around the
+    current directory (the ref's rules/ at the top)."""
     if given is None:
         yield rules_dir()
         return
@@ -42,7 +44,7 @@ def rules_folder(given: str | Path | None, what: str = "rules folder") -> Iterat
         return
     if path.exists():
         raise GovernanceInputError(f"{what} {given}: not a folder")
-    archive = _git_archive(str(given))
+    archive = _git_archive(str(given), repo) or (_git_archive(str(given), None) if repo else None)
     if archive is None:
         raise GovernanceInputError(f"{what} {given}: no such folder, nor a git ref here")
     with tempfile.TemporaryDirectory(prefix="decision_aid_rules_") as folder:
@@ -54,20 +56,25 @@ def rules_folder(given: str | Path | None, what: str = "rules folder") -> Iterat
         yield exported
 
 
-def _git_archive(ref: str) -> bytes | None:
-    """The tar of `ref`'s rules/ in the repository around the current directory, or None."""
+def _git_archive(ref: str, repo: Path | None) -> bytes | None:
+    """The tar of `ref`'s rules folder (as `rules/`), or None."""
     if shutil.which("git") is None or ref.startswith("-"):
         return None
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True)
+        where = ["-C", str(repo)] if repo else []
+        top = subprocess.run(
+            ["git", *where, "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+        )
         root = top.stdout.strip()
+        inside = repo.resolve().relative_to(Path(root).resolve()).as_posix() if repo else "rules"
         subprocess.run(
             ["git", "-C", root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
             capture_output=True,
             check=True,
         )
-        done = subprocess.run(["git", "-C", root, "archive", "--format=tar", ref, "rules"], capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
+        prefix = ["--prefix=rules/", f"{ref}:{inside}"] if inside != "rules" else [ref, "rules"]
+        done = subprocess.run(["git", "-C", root, "archive", "--format=tar", *prefix], capture_output=True)
+    except (OSError, ValueError, subprocess.CalledProcessError):
         return None
     return done.stdout if done.returncode == 0 else None
 

@@ -1,0 +1,160 @@
+"""`decision-aid audit`: procedures performed against the rules, on a small hand-made cohort whose
+counts are worked out by hand from the contract and single rules."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from decision_aid.cli import main
+from tests.conftest import variant
+
+# Worked out by hand:
+# - a red flag (cauda equina) makes every option not applicable (contract.md, "Red flags");
+# - back pain without leg pain: decompression alone is opposed by decompression.axial-back-pain-only;
+# - without a previous fusion or implant, revision surgery is not applicable (contract.md);
+# - conservative care is supported for every non-urgent patient (conservative.always-offered), and the
+#   base patient (moderate stenosis, 26 weeks of care, everything measured) has nothing that cautions it.
+COHORT = [
+    ("p1", "fusion", variant("red_flag")),
+    ("p2", "decompression_alone", variant("red_flag")),
+    ("p3", "decompression_alone", variant("axial_pain")),
+    ("p4", "LOC-DEC", variant("axial_pain")),  # a local code, mapped to decompression_alone
+    ("p5", "revision_surgery", variant()),
+    ("p6", "conservative_care", variant()),
+    ("p7", "", variant()),  # not recorded
+    ("p8", "XYZ", variant()),  # neither an option nor a mapped code
+    ("p9", None, variant()),  # not recorded either
+]
+
+
+@pytest.fixture
+def cohort(tmp_path):
+    path = tmp_path / "cohort.jsonl"
+    lines = [{"id": i, "performed": done, "patient": p} for i, done, p in COHORT]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+@pytest.fixture
+def mapping(tmp_path):
+    path = tmp_path / "codes.yaml"
+    path.write_text("LOC-DEC: decompression_alone\nLOC-FUS: fusion\n")
+    return path
+
+
+def audit_json(capsys, *args) -> tuple[int, dict]:
+    code = main(["audit", *map(str, args), "--format", "json"])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if captured.out else {}), captured.err
+
+
+def test_the_counts_are_those_worked_out_by_hand(cohort, mapping, capsys):
+    code, report, err = audit_json(capsys, cohort, "--performed", "performed", "--mapping", mapping)
+    assert code == 0, err
+    part = report["jurisdictions"]["uk"]
+    procedures = part["procedures"]
+    assert set(procedures) == {"fusion", "decompression_alone", "revision_surgery", "conservative_care"}
+    counts = {o: {v: n for v, n in d["verdicts"].items() if n} for o, d in procedures.items()}
+    assert counts == {
+        "fusion": {"not_applicable": 1},
+        "decompression_alone": {"not_applicable": 1, "not_advised": 2},
+        "revision_surgery": {"not_applicable": 1},
+        "conservative_care": {"worth_discussing": 1},
+    }
+    reasons = procedures["decompression_alone"]["not_advised_reasons"]
+    assert reasons[0] == {
+        "rule_id": "decompression.axial-back-pain-only",
+        "label": reasons[0]["label"],
+        "count": 2,
+        "examples": ["p3", "p4"],
+    }
+    assert part["not_recorded"] == {"count": 2, "ids": ["p7", "p9"]}
+    assert part["unknown"] == {"count": 1, "codes": {"XYZ": {"count": 1, "ids": ["p8"]}}}
+    assert part["rows"] == 9 and part["audited"] == 6
+    assert "not a standard of care" in report["statement"]["statement"]
+    assert {c["id"] for c in report["statement"]["evidence"]} == {
+        "reitman2021-nass-auc",
+        "eur-spine-j-2014-appropriateness",
+    }
+    assert "2 rows without a performed procedure, 1 with an unknown one" in err
+
+
+def test_without_the_mapping_the_local_code_is_unknown_and_named(cohort, capsys):
+    code, report, _ = audit_json(capsys, cohort, "--performed", "performed", "--jurisdiction", "us")
+    assert code == 0
+    part = report["jurisdictions"]["us"]
+    assert part["unknown"]["codes"]["LOC-DEC"] == {"count": 1, "ids": ["p4"]}
+    assert sum(part["procedures"]["decompression_alone"]["verdicts"].values()) == 2
+
+
+def test_a_csv_mapping_works_and_a_bad_one_exits_2_naming_the_line(cohort, tmp_path, capsys):
+    good = tmp_path / "codes.csv"
+    good.write_text("code,option\nLOC-DEC,decompression_alone\n")
+    code, report, _ = audit_json(capsys, cohort, "--performed", "performed", "--mapping", good)
+    assert code == 0 and report["jurisdictions"]["uk"]["unknown"]["count"] == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,option\nLOC-DEC,decompression_alone\nLOC-X,laminectomy\n")
+    code, _, err = audit_json(capsys, cohort, "--performed", "performed", "--mapping", bad)
+    assert code == 2
+    assert "line 3" in err and "'laminectomy' is not an option" in err and "Traceback" not in err
+
+
+def test_an_invalid_row_is_listed_and_exits_2(tmp_path, capsys):
+    path = tmp_path / "cohort.jsonl"
+    rows = [{"id": "ok", "performed": "fusion", "patient": variant()}]
+    rows.append({"id": "child", "performed": "fusion", "patient": variant(age=7)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, report, err = audit_json(capsys, path, "--performed", "performed")
+    assert code == 2 and "child" in err
+    part = report["jurisdictions"]["uk"]
+    assert [r["id"] for r in part["invalid"]] == ["child"] and part["audited"] == 1
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def test_markdown_and_html_reports(cohort, mapping, tmp_path, capsys):
+    out = tmp_path / "audit.html"
+    assert (
+        main(
+            [
+                "audit",
+                str(cohort),
+                "--performed",
+                "performed",
+                "--mapping",
+                str(mapping),
+                "--format",
+                "html",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    page = out.read_text()
+    parser = _Tags()
+    parser.feed(page)
+    parser.close()
+    assert parser.tags.count("svg") == 1 and parser.tags.count("rect") >= 4  # the verdict shares
+    assert "script" not in parser.tags and "not a standard of care" in page and "XYZ" in page
+    assert main(["audit", str(cohort), "--performed", "performed", "--mapping", str(mapping)]) == 0
+    text = capsys.readouterr().out
+    assert "| Decompression alone | 3 |" in text and "`decompression.axial-back-pain-only`" in text
+    assert "not a standard of care" in text and "`p7`, `p9`" in text
+
+
+def test_a_missing_cohort_exits_2_and_a_missing_output_folder_1(tmp_path, cohort, capsys):
+    assert main(["audit", str(tmp_path / "none.jsonl"), "--performed", "performed"]) == 2
+    assert "none.jsonl" in capsys.readouterr().err
+    out = tmp_path / "no" / "such" / "folder.md"
+    assert main(["audit", str(cohort), "--performed", "performed", "-o", str(out)]) == 1
