@@ -12,9 +12,9 @@ import re
 
 import streamlit as st
 
-from app_pages import fhir_load, patient_tab, ui
+from app_pages import patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
-from decision_aid.consultation import Consultation, consult, load_record
+from decision_aid.consultation import Consultation, consult, load_record_in_form_words
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
@@ -38,7 +38,7 @@ PATIENT = "patient"  # the patient the verdicts shown belong to (absent while th
 LOAD_POPOVER = "load_popover"  # open or closed: closed after a load, so its result is seen
 # Everything about one patient that the session holds besides the answers and the ratings (their
 # modules forget those): one function, _start_patient, replaces it all at once.
-PATIENT_KEYS = (ASSESSED, LOAD_MESSAGE, JUST_SUBMITTED, PATIENT, *fhir_load.KEYS)
+PATIENT_KEYS = (ASSESSED, LOAD_MESSAGE, JUST_SUBMITTED, PATIENT)
 EFFECT_TAGS = {
     "supports": ("#1b5e20", "for"),
     "cautions": ("#8a4b00", "caution"),
@@ -196,22 +196,22 @@ def _read_patient(upload) -> tuple[dict, str | None]:
     if size > MAX_INPUT_BYTES:  # refused unread
         limit = f"one patient may be at most {MAX_INPUT_BYTES:,} bytes"
         raise InputError([InputProblem("(file)", f"too large ({size:,} bytes; {limit})")])
-    loaded = load_record(upload.getvalue())
+    loaded = load_record_in_form_words(upload.getvalue())  # every problem at once, in the form's words
     values = loaded.patient.model_dump()
     _consult(values)  # a patient that cannot be assessed is not loaded either
     return values, loaded.jurisdiction
 
 
 def _refused(name: str, error: InputError) -> tuple[str, str]:
-    """What is wrong with the file, in a few words per problem: the first few, then how many more."""
+    """What is wrong with the file, a sentence per problem: the first few, then how many more."""
     try:
         problems = [_problem_text(p.field, p.message, json_name=True) for p in error.problems]
-        problems = [ui.shorten(problem, PROBLEM_CHARS) for problem in problems]
+        problems = [ui.shorten(problem, PROBLEM_CHARS).rstrip(".") + "." for problem in problems]
         more = len(problems) - SHOWN_PROBLEMS
-        text = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+        text = " ".join(problems[:SHOWN_PROBLEMS]) + (f" And {more} more." if more > 0 else "")
     except Exception as failure:
         return _unreadable(name, failure)
-    return "error", f"Could not load {name}: {text}. {UNCHANGED}"
+    return "error", f"Could not load {name}: {text} {UNCHANGED}"
 
 
 def _unreadable(name: str, error: Exception) -> tuple[str, str]:
@@ -244,11 +244,9 @@ def _patient_actions() -> None:
                 on_change=_load_file,
                 help="Read in your browser session only; nothing is stored on the server.",
             )
-        fhir_load.loader(_start_patient, LOAD_MESSAGE)  # the record's factors, each marked with its source
     message = st.session_state.get(LOAD_MESSAGE)
     if message:
         ui.message(*message)  # it quotes the file: shown as plain text, never as markdown
-    fhir_load.report()
 
 
 def _result_actions(consultation: Consultation) -> None:

@@ -15,11 +15,13 @@ from typing import Any
 from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.counterfactuals import Suggestion, what_would_change
 from decision_aid.errors import InputError, InputProblem
+from decision_aid.form import read_file_values, readable
 from decision_aid.json_text import read_json
 from decision_aid.letter import clinic_letter
 from decision_aid.missing import Ask, by_test
 from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS, Assessment, PatientFactors, parse_factors
 from decision_aid.settling import Settler, settle_sentence, settlers
+from decision_aid.vocabulary import fields
 
 RECORD_KIND = "decision_aid consultation"
 
@@ -104,8 +106,24 @@ def load_record(data: str | bytes) -> Loaded:
     not an object, each bad field, or a record's jurisdiction that is neither uk nor us);
     nothing else, whatever the file holds.
     """
-    parsed = read_json(data, what="(file)")
-    jurisdiction = None
+    parsed, jurisdiction = _unwrap(read_json(data, what="(file)"))
+    if not isinstance(parsed, dict):
+        raise InputError([InputProblem("(file)", "a patient must be a JSON object")])
+    return Loaded(parse_factors(parsed), jurisdiction)
+
+
+def load_record_in_form_words(data: str | bytes) -> Loaded:
+    """As `load_record`, for the app: an invalid patient's problems all at once (values of the wrong type
+    or out of range together with the cross-field checks, which the contract reports only once every
+    value is valid), each in the form's words, labels and units. The CLI and JSON keep the contract's."""
+    try:
+        return load_record(data)
+    except InputError as error:
+        raise InputError(_in_form_words(data, error.problems)) from None
+
+
+def _unwrap(parsed: Any) -> tuple[Any, str | None]:
+    """The patient object of a saved consultation record (with its jurisdiction), or the file itself."""
     if isinstance(parsed, dict) and isinstance(parsed.get("patient"), dict) and parsed.get("kind") == RECORD_KIND:
         assessment = parsed.get("assessment")
         saved = assessment.get("jurisdiction") if isinstance(assessment, dict) else None
@@ -114,7 +132,22 @@ def load_record(data: str | bytes) -> Loaded:
         if jurisdiction not in JURISDICTIONS:
             allowed = " or ".join(JURISDICTIONS)
             raise InputError([InputProblem("jurisdiction", f"the record's jurisdiction must be {allowed}")])
-        parsed = parsed["patient"]
-    if not isinstance(parsed, dict):
-        raise InputError([InputProblem("(file)", "a patient must be a JSON object")])
-    return Loaded(parse_factors(parsed), jurisdiction)
+        return parsed["patient"], jurisdiction
+    return parsed, None
+
+
+def _in_form_words(data: str | bytes, problems: list[InputProblem]) -> list[InputProblem]:
+    """The contract's problems of a file, with every problem of its patient's fields read as the form
+    reads its answers; the file's own problems (not JSON, a name that is no field...) as the contract gives them."""
+    try:
+        patient, _ = _unwrap(read_json(data, what="(file)"))
+    except InputError:
+        return problems
+    if not isinstance(patient, dict):
+        return problems
+    known = fields()
+    reading = read_file_values(patient)
+    # the form's reading finds every problem the contract finds, and more; should it miss one, the contract's stays
+    missed = {p.field: readable(p.message) for p in problems if p.field in known and p.field not in reading.problems}
+    own = [p for p in problems if p.field not in known]  # the file's own and names that are no field, as they were
+    return own + [InputProblem(name, message) for name, message in {**reading.problems, **missed}.items()]

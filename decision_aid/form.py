@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from decision_aid import conditions as cond
+from decision_aid.json_text import NumberText, show
 from decision_aid.labels import field_label, show_value
 from decision_aid.models import PatientFactors
 from decision_aid.reading import holds
@@ -127,6 +128,62 @@ def read_answers(answers: Mapping[str, Any]) -> Reading:
     return Reading(patient, {name: problems[name] for name in _ORDER if name in problems})
 
 
+def read_file_values(values: Mapping[str, Any]) -> Reading:
+    """A patient file's values read as the form reads its answers: every problem at once (values of the
+    wrong type or out of range together with the contract's cross-field checks, which pydantic runs only
+    once every value is valid), in the form's words, labels and units. A field the file leaves out means
+    the contract's default, as for the CLI; a required one is a problem. Names that are not fields are left
+    to the caller (the contract names them)."""
+    patient: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, spec in fields().items():
+        if name not in values:
+            if name in REQUIRED:
+                problems[name] = FILE_REQUIRED_WORDS
+            continue
+        value = values[name]
+        message = _file_value_problem(spec, value)
+        if message:
+            problems[name] = message
+        elif value is not None:
+            patient[name] = _json_type(spec, value)
+    for name, message in _cross_field(patient, set(problems)).items():
+        problems.setdefault(name, message)
+    return Reading(patient, {name: problems[name] for name in _ORDER if name in problems})
+
+
+FILE_REQUIRED_WORDS = "Required: the file does not give it."
+
+
+def _file_value_problem(spec: FieldSpec, value: Any) -> str | None:
+    """What is wrong with one value of a file, in the form's words (None: nothing)."""
+    if value is None:
+        return (
+            None if spec.nullable else f"Must be answered; the file gives null (not known). Allowed: {_allowed(spec)}."
+        )
+    if isinstance(value, NumberText):
+        return f"Allowed: {_allowed(spec)}; the file gives {show(value)}, far outside it."
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if spec.kind in ("integer", "number") and numeric:
+        value = _json_type(spec, value)
+        return None if spec.accepts(value) else _out_of_range(spec, value)
+    if spec.kind == "boolean" and isinstance(value, bool) or spec.kind == "string" and value in spec.values:
+        return None
+    return f"Allowed: {_allowed(spec)}; the file gives {show(value)}."
+
+
+def _allowed(spec: FieldSpec) -> str:
+    """The allowed answers as the form shows them: "18 to 110 years", "yes or no (true or false in the file)",
+    "low, moderate or high", "0 (no slip), I, II, III, IV or V"."""
+    if spec.kind == "boolean":
+        return "yes or no (true or false in the file)"
+    if spec.kind == "string" or spec.value_words:
+        values = spec.values if spec.kind == "string" else range(int(spec.minimum), int(spec.maximum) + 1)
+        shown = [show_value(spec.name, v) for v in values]
+        return f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return _range(spec)
+
+
 def answers_to_factors(answers: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Every answer given, as the JSON value a file would hold (not known left out, values out of
     range kept, for the contract to judge), and the questions not yet answered (required, or asked
@@ -186,6 +243,8 @@ def _out_of_range(spec: FieldSpec, value: Any) -> str:
         return "Choose one of the answers offered."
     if spec.kind == "integer" and not float(value).is_integer():
         return f"Allowed: whole numbers from {_range(spec)}."
+    if spec.value_words:  # offered as choices (a slip grade in Roman numerals)
+        return f"Allowed: {_allowed(spec)}; {show_value(spec.name, value)} is not one of these."
     return f"Allowed: {_range(spec)}; {with_unit(spec.name, show_value(spec.name, value))} is outside this range."
 
 
