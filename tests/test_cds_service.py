@@ -426,6 +426,14 @@ def test_a_completed_record_gives_the_options_summary_and_a_warning_per_test_to_
     assert_spec_valid({"cards": [c.dump() for c in cards]})
 
 
+def test_a_red_flag_among_a_completed_records_answers_gives_its_critical_card_only():
+    patient = _example("grade1-degenerative-stenosis.json") | {"motor_deficit": "progressive"}
+    record = dataclasses.replace(_import(stenosis_chart()), needed=[], filled=patient)
+    cards = cards_for(record, default_aid(), _context())
+    alert = default_aid().knowledge.by_id["red-flag.progressive-motor-deficit"].spec.alert
+    assert [c.indicator for c in cards] == ["critical"] and alert in cards[0].detail
+
+
 def test_a_test_that_is_not_an_order_gets_a_warning_without_a_suggestion():
     patient = _example("grade1-degenerative-stenosis.json") | {"smoker": None, "bmi": None}
     assessment = default_aid().assess(patient)

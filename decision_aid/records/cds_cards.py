@@ -89,9 +89,10 @@ def cards_for(record: Record, aid: DecisionAid, context: CardContext, missing_da
         return []
     if record.needed:
         return [needed_card(record.needed, context)]
-    assessment = aid.assess(record.complete({}), context.jurisdiction)
-    if assessment.urgent_referral:
-        return [_alert_card(alert.message, alert.code.replace("_", " "), context) for alert in assessment.alerts]
+    factors = record.complete({})
+    assessment = aid.assess(factors, context.jurisdiction)
+    if assessment.urgent_referral:  # a red flag among the answers the record gave (a motor deficit)
+        return red_flag_cards(factors.known_values(), context, record.provenance)
     return [summary_card(assessment, context), *missing_information_cards(assessment, context)]
 
 
