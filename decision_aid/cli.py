@@ -402,13 +402,13 @@ def _rules_check(args: argparse.Namespace) -> int:
             raise KnowledgeError(unreadable)
         knowledge = load(args.dir)
         patient_view.load(knowledge)
+        codes, code_problems = check_code_map(args.dir)  # rules/fhir_codes.yaml
+        if code_problems:
+            raise KnowledgeError(code_problems)
         from decision_aid.governance.commands import rules_check_problems  # change log, content hash
 
         if governance := rules_check_problems(args.dir, knowledge):
             raise KnowledgeError(governance)
-        codes, code_problems = check_code_map(args.dir)  # rules/fhir_codes.yaml
-        if code_problems:
-            raise KnowledgeError(code_problems)
     except KnowledgeError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
