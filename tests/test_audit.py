@@ -45,7 +45,7 @@ def mapping(tmp_path):
     return path
 
 
-def audit_json(capsys, *args) -> tuple[int, dict]:
+def audit_json(capsys, *args) -> tuple[int, dict, str]:
     code = main(["audit", *map(str, args), "--format", "json"])
     captured = capsys.readouterr()
     return code, (json.loads(captured.out) if captured.out else {}), captured.err
@@ -158,3 +158,24 @@ def test_a_missing_cohort_exits_2_and_a_missing_output_folder_1(tmp_path, cohort
     assert "none.jsonl" in capsys.readouterr().err
     out = tmp_path / "no" / "such" / "folder.md"
     assert main(["audit", str(cohort), "--performed", "performed", "-o", str(out)]) == 1
+
+
+@pytest.mark.slow  # a process pool
+def test_the_cohort_runners_pool_gives_the_same_report(cohort, mapping, capsys):
+    args = [cohort, "--performed", "performed", "--mapping", mapping]
+    _, here, _ = audit_json(capsys, *args)
+    code, pooled, err = audit_json(capsys, *args, "--workers", "2")
+    assert code == 0, err
+    assert pooled == here
+
+
+def test_a_csv_cohort_is_read_by_the_cohort_runners_reader(tmp_path, capsys):
+    path = tmp_path / "cohort.csv"
+    columns = ["id", "done", *variant()]
+    rows = [["a", "fusion", *variant().values()], ["b", "", *variant().values()]]
+    text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    path.write_text("\n".join(",".join(text(v) for v in row) for row in [columns, *rows]) + "\n")
+    code, report, err = audit_json(capsys, path, "--performed", "done")
+    assert code == 0, err
+    part = report["jurisdictions"]["uk"]
+    assert sum(part["procedures"]["fusion"]["verdicts"].values()) == 1 and part["not_recorded"]["ids"] == ["b"]

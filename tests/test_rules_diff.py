@@ -16,9 +16,10 @@ import pytest
 
 from decision_aid import default_aid
 from decision_aid.cli import main
+from decision_aid.cohorts.rows import CohortRow
 from decision_aid.governance import diff
 from decision_aid.governance.cohort import SEED, default_cohort
-from decision_aid.governance.passes import CohortRow, evaluate
+from decision_aid.governance.passes import evaluate
 from decision_aid.knowledge import load
 from decision_aid.samples import random_patients
 from decision_aid.teaching import load_cases
@@ -141,25 +142,27 @@ class _Tags(HTMLParser):
 
 
 def test_markdown_json_and_html_reports_are_well_formed(kb, tmp_path, capsys):
-    edit_rule(
-        kb, "options/disc_replacement.yaml", "disc-replacement.age-over-60", when="age > 38"
-    )  # the in-label example (40) moves
-    outputs = {}
-    for fmt in ("markdown", "json", "html"):
-        out = tmp_path / f"report.{fmt}"
-        code = main(["rules", "diff", str(ROOT / "rules"), str(kb), "--random", "150", "--format", fmt, "-o", str(out)])
-        assert code == 0, capsys.readouterr().err
-        outputs[fmt] = out.read_text(encoding="utf-8")
-    report = json.loads(outputs["json"])
+    from decision_aid.governance import diff_report
+
+    # the in-label example (aged 40) moves
+    edit_rule(kb, "options/disc_replacement.yaml", "disc-replacement.age-over-60", when="age > 38")
+    out = tmp_path / "report.json"
+    code = main(["rules", "diff", str(ROOT / "rules"), str(kb), "--random", "30", "--format", "json", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(out.read_text(encoding="utf-8"))
     assert set(report["jurisdictions"]) == {"uk", "us"}
-    assert report["cohort"]["rows"] == 8 + len(load_cases()) + 150
-    assert "| before ↓ / after → |" in outputs["markdown"] and "disc-replacement.age-over-60" in outputs["markdown"]
+    assert report["cohort"]["rows"] == 8 + len(load_cases()) + 30
+    markdown, page = diff_report.markdown(report), diff_report.html(report)
+    assert "| before ↓ / after → |" in markdown and "disc-replacement.age-over-60" in markdown
+    assert "`example/in-label-disc-replacement`" in markdown
     parser = _Tags()
-    parser.feed(outputs["html"])
+    parser.feed(page)
     parser.close()
     # one transition matrix per option and jurisdiction, and the changed rule firings under each
     assert parser.tags.count("svg") == 6 * 2 + 2
-    assert "script" not in parser.tags and "http://" not in outputs["html"].replace("http://www.w3.org/2000/svg", "")
+    assert "script" not in parser.tags and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert main(["rules", "diff", "rules", str(kb), "--random", "0", "--format", "html", "-o", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
 
 
 def test_the_default_cohort_holds_the_examples_the_teaching_cases_and_the_random_patients(aid):
@@ -212,3 +215,16 @@ def test_an_invalid_cohort_row_exits_2_naming_it_and_the_report_lists_it(tmp_pat
     assert [r["id"] for r in report["cohort"]["invalid"]] == ["bad-one"]
     assert "age" in report["cohort"]["invalid"][0]["problems"][0]
     assert report["cohort"]["assessed"] == 3
+
+
+def test_the_examples_are_found_inside_an_installed_package(tmp_path, monkeypatch):
+    """examples_dir() prefers decision_aid/examples (the wheel's force-include) over the checkout."""
+    from decision_aid.governance import folders
+
+    package = tmp_path / "decision_aid"
+    shutil.copytree(ROOT / "examples", package / "examples")
+    monkeypatch.setattr(folders, "__file__", str(package / "governance" / "folders.py"))
+    assert folders.examples_dir() == package / "examples"
+    assert [name for name, _ in folders.example_patients()] == [
+        p.stem for p in sorted((ROOT / "examples").glob("*.json"))
+    ]

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from decision_aid.cohorts.rows import CohortRow
 from decision_aid.errors import DecisionAidError, InputError
 from decision_aid.samples import random_patients
 from decision_aid.teaching import Case
 
 from .folders import GovernanceInputError, example_patients
-from .passes import CohortRow, Row
+from .passes import Row
 
 DEFAULT_RANDOM = 10_000
 SEED = 20261122  # the benchmark's seed: the same random patients everywhere
@@ -39,10 +40,8 @@ def describe_default(cases: int, random: int) -> str:
 def read_file(path: str | Path, performed: str | None = None) -> list[Row]:
     """Every row of a cohort file, by the cohort runner's reader; a file that cannot be read, or is
     not a cohort (an unknown column, a bad line), is GovernanceInputError naming it."""
-    try:
-        from decision_aid.cohorts.sources import read_cohort
-    except ImportError:  # until the cohort runner lands: JSONL only
-        read_cohort = _read_jsonl
+    from decision_aid.cohorts.sources import read_cohort
+
     if not Path(path).is_file():
         raise GovernanceInputError(f"cannot read cohort {path}: no such file")
     try:
@@ -51,14 +50,3 @@ def read_file(path: str | Path, performed: str | None = None) -> list[Row]:
         raise GovernanceInputError(f"cohort {path}: " + "; ".join(str(p) for p in error.problems)) from None
     except (DecisionAidError, OSError, ValueError) as error:
         raise GovernanceInputError(f"cohort {path}: {error}") from None
-
-
-def _read_jsonl(path: Path, performed: str | None = None) -> list[CohortRow]:
-    import json
-
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            item = json.loads(line)
-            rows.append(CohortRow(item.get("id", number), item.get("performed"), item.get("patient")))
-    return rows

@@ -27,16 +27,7 @@ Reasons = tuple[tuple[str, str], ...]  # (rule id, effect), in the contract's or
 
 
 class Row(Protocol):
-    """A cohort row (decision_aid.cohorts.sources.CohortRow has these)."""
-
-    id: Any
-    performed: str | None
-    patient: Any
-
-
-@dataclass(frozen=True)
-class CohortRow:
-    """A row built here (the default cohort, or a file read without the cohort runner)."""
+    """A cohort row (decision_aid.cohorts.rows.CohortRow, which the default cohort uses too)."""
 
     id: Any
     performed: str | None
@@ -62,6 +53,9 @@ def evaluate(rows: Iterable[Row], knowledge: Knowledge, jurisdiction: str) -> It
     aid = DecisionAid(knowledge)
     where = parse_jurisdiction(jurisdiction)
     for row in rows:
+        if getattr(row, "problems", ()):  # the reader could not read it as a patient
+            yield PatientResult(str(row.id), row.performed, problems=tuple(row.problems))
+            continue
         try:
             patient = parse_factors(row.patient)
         except InputError as error:
