@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from decision_aid import assess
 from decision_aid.errors import InputError
@@ -26,6 +28,7 @@ from tests.fhir_support import (
     procedure,
     resource_for,
 )
+from tests.strategies import patients
 
 AS_OF = dt.date(2026, 12, 1)
 LOINC, SCT = "http://loinc.org", "http://snomed.info/sct"
@@ -361,3 +364,58 @@ def test_assessing_the_completed_record_equals_assessing_the_same_factors_typed(
     assert assess(record.complete(answers)).model_dump_json() == assess(typed).model_dump_json()
     assert assess(typed).urgent_referral
     assert parse_factors(typed) == record.complete(answers)
+
+
+# ---- the property -------------------------------------------------------------------------
+
+
+@st.composite
+def coded_bundles(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
+    """A valid bundle of code-map entries (repeats allowed, so conflicts happen), with random values,
+    dates and answers, and the fields those entries name."""
+    entries = code_map().entries
+    chosen = draw(st.lists(st.integers(0, len(entries) - 1), max_size=6))
+    resources = []
+    for n, i in enumerate(chosen):
+        entry = entries[i]
+        kw: dict[str, Any] = {}
+        if entry.resource_type == "Observation":
+            kw["date"] = draw(st.sampled_from(["2026-11-30", "2026-01-15", "2023-05-01"]))
+            spec = fields()[entry.sets[0].field]
+            if entry.sets[0].read == "quantity":
+                kw["value"] = draw(st.integers(int(spec.minimum * 10) - 20, int(spec.maximum * 10) + 20)) / 10
+        if entry.resource_type == "Procedure":
+            kw["performed"] = draw(st.sampled_from(["2019-03-01", "2025-11", "2001"]))
+        resource = resource_for(entry, n, **kw)
+        if entry.sets and entry.sets[0].read == "answer":
+            answer = draw(st.sampled_from(entry.sets[0].answers))
+            resource["valueCodeableConcept"]["coding"] = [coding(answer.system, answer.code, answer.display)]
+        resources.append(resource)
+    born = draw(st.dates(dt.date(1910, 1, 1), dt.date(2010, 12, 31)))
+    return bundle(patient(born.isoformat()), *resources), {f for i in chosen for f in entries[i].fields}
+
+
+@pytest.mark.slow  # a hypothesis property over many bundles, each assessed twice
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(coded=coded_bundles(), typed_by_hand=patients(red_flags=None))
+def test_an_import_fills_only_mapped_fields_and_assesses_as_the_same_factors_typed(coded, typed_by_hand):
+    data, named = coded
+    record = import_bundle(data, as_of=AS_OF)
+    assert set(record.filled) <= named | {"age"}
+    assert all(fields()[n].accepts(v) for n, v in record.filled.items())
+    assert all(record.filled.get(n) is not False for n in RED_FLAG_QUESTIONS)  # never "no" from a record
+    assert set(record.needed) >= {n for n in REQUIRED + RED_FLAG_QUESTIONS + ALWAYS_ASKED if n not in record.filled}
+    answers = {k: v for k, v in typed_by_hand.items() if k not in record.filled}
+    answers.update({n: typed_by_hand.get(n) for n in record.needed})  # a needed unknown is answered "not known"
+    typed = {**answers, **record.filled}
+    try:
+        factors = record.complete(answers)
+    except InputError as error:
+        refused = {p.field for p in error.problems}
+        outside = {n for n, allowed in record.allowed.items() if all(answers.get(n) != a for a in allowed)}
+        if not refused <= outside:
+            with pytest.raises(InputError):
+                parse_factors(typed)  # the same factors typed by hand are refused too
+        return
+    assert factors == parse_factors(typed)
+    assert assess(factors).model_dump_json() == assess(typed).model_dump_json()
