@@ -7,6 +7,7 @@ import html
 import streamlit as st
 
 from app_pages import ui
+from app_pages.knowledge_changes import show_changes
 from decision_aid import catalogue
 from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import EFFECTS, JURISDICTIONS, OPTIONS
@@ -114,7 +115,9 @@ def main() -> None:
     found = catalogue.search(entries, text, options, effects, kinds, jurisdiction, specific_only)
     filtered = bool(options or effects or kinds or jurisdiction or specific_only)
     cited = catalogue.search_citations(citations, text, {e.id for e in found} if filtered else None)
-    rules_tab, citations_tab = st.tabs([f"Rules and findings ({len(found)})", f"Citations ({len(cited)})"])
+    rules_tab, citations_tab, changes_tab = st.tabs(
+        [f"Rules and findings ({len(found)})", f"Citations ({len(cited)})", "Changes"]
+    )
     references = {c.id: c.reference for c in citations}
     with rules_tab:
         st.caption(f"Showing {len(found)} of {len(entries)} entries.")
@@ -125,6 +128,8 @@ def main() -> None:
         for c in cited:
             by = ", ".join(f"`{i}`" for i in c.cited_by) or "no rule (a reference for the patient view)"
             st.markdown(f"**{c.id}**: {c.reference}  \nCited by: {by}")
+    with changes_tab:
+        show_changes(knowledge.directory, knowledge.version)  # change log and verdict changes
 
 
 ui.show_page(main, "Knowledge base", "Please reload; the details are in the server log.")

@@ -117,3 +117,17 @@ def test_the_previous_version_is_found_in_git_history(tmp_path, capsys):
     subprocess.run([*git, "commit", "-q", "-am", "2026.12.02"], check=True)
     assert changelog.previous_ref(kb, "2026.12.02") == head  # the parent of the version's first commit
     assert changelog.problems(kb) == []
+
+
+def test_the_knowledge_base_page_shows_the_change_log_and_the_verdict_changes():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(rules_dir().parent / "app_pages" / "knowledge_base.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "Change log" in [h.value for h in at.subheader]
+    text = " ".join(m.value for m in at.markdown)
+    assert "## 2026.12.01" in text and "**What changed:**" in text
+    assert "What 2026.12.01 changes against 2026.11.22" in text
+    assert "| before ↓ / after → |" not in text
+    at.toggle(key="kb_changes_in_full").set_value(True).run()
+    assert "| before ↓ / after → |" in " ".join(m.value for m in at.markdown)
