@@ -106,3 +106,105 @@ def test_progress_counts_every_row_once_in_order(monkeypatch):
 
 def test_rules_dir_may_be_given_as_text_or_path(kb):
     assert next(iter(run_cohort(small_cohort(1), rules_dir=Path(str(kb)), workers=1))).ok
+
+
+# ---- Dask distributed ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster_address():
+    """A 2-worker LocalCluster of the test's own, to kill workers of (its address is given as --dask)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+@pytest.mark.slow  # a Dask LocalCluster
+def test_a_local_dask_cluster_gives_the_serial_outcomes(kb):
+    serial = outcomes(workers=1)
+    assert outcomes(dask="local", chunk_rows=7) == serial
+    edit_rule(kb, "options/fusion.yaml", THRESHOLD_RULE, when="slip_grade >= 3")
+    assert outcomes(dask="local", chunk_rows=7, rules_dir=kb) == outcomes(workers=1, rules_dir=kb) != serial
+
+
+@pytest.mark.slow  # a Dask LocalCluster
+def test_the_local_dask_cluster_keeps_patient_data_off_disk_and_the_network():
+    import os
+    from contextlib import ExitStack
+
+    import dask
+    import httpx
+    import psutil
+
+    from decision_aid.cohorts.on_dask import _connect
+
+    with ExitStack() as stack:
+        client = _connect("local", None, stack)
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert all(address.startswith("tcp://127.0.0.1:") for address in client.nthreads())
+        pids = {os.getpid(), *client.run(os.getpid).values()}
+        listening = {c.laddr.ip for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.pid in pids}
+        assert listening == {"127.0.0.1"}
+        dashboard = client.cluster.scheduler.http_server._sockets
+        (port,) = {sock.getsockname()[1] for sock in dashboard.values()}
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        for page in ("status", "info/main/workers.html", "json/identity.json", "metrics"):
+            assert httpx.get(f"http://127.0.0.1:{port}/{page}").status_code == 404  # no dashboard, no information
+        spill = client.run(lambda: (dask.config.get("distributed.worker.memory.spill"),))
+        assert set(spill.values()) == {(False,)}
+        target = client.run(lambda dask_worker: dask_worker.memory_manager.memory_target_fraction)
+        assert set(target.values()) == {False}
+
+
+@pytest.mark.slow  # a Dask LocalCluster
+def test_an_existing_cluster_by_address_and_a_worker_killed_mid_run_retries_the_partition(cluster_address):
+    import os
+    import signal
+
+    from distributed import Client
+
+    rows = small_cohort(300)
+    serial = list(run_cohort(rows, workers=1, explain=True))
+    with Client(cluster_address) as client:
+        pids = list(client.run(os.getpid).values())
+    got = []
+    for outcome in run_cohort(rows, dask=cluster_address, explain=True, chunk_rows=10):
+        if not got:
+            os.kill(pids[0], signal.SIGKILL)  # partitions are being assessed on both workers
+        got.append(outcome)
+    assert got == serial  # Dask ran the dead worker's partition again elsewhere
+
+
+@pytest.mark.slow  # a Dask LocalCluster
+def test_a_worker_that_keeps_dying_fails_the_run_clearly_and_writes_nothing(tmp_path):
+    import os
+    import signal
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from decision_aid.cohorts.writers import write_parquet
+
+    target = tmp_path / "out.parquet"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
+            with Client(cluster) as client:
+                pids = list(client.run(os.getpid).values())
+            seen = []
+
+            def kill_once(outcome):
+                if not seen:
+                    os.kill(pids[0], signal.SIGKILL)
+                seen.append(outcome)
+
+            outcomes = run_cohort(small_cohort(300), dask=cluster.scheduler_address, chunk_rows=10)
+            with pytest.raises(
+                runner.WorkerDied,
+                match=r"a worker process died \(Dask gave up on a partition whose workers kept .*; rows \d+-304 were",
+            ):
+                write_parquet(outcomes, target, kill_once)
+    assert 0 < len(seen) < 304
+    assert list(tmp_path.iterdir()) == []  # no result file, complete-looking or not

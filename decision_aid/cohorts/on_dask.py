@@ -87,8 +87,10 @@ def map_on_dask(
                 future = pending.popleft()
                 try:
                     outcomes = future.result()
-                except KilledWorker as error:
-                    raise DaskFailed(f"a partition's worker died more than Dask allows: {error}") from None
+                except KilledWorker:
+                    raise DaskFailed(
+                        "Dask gave up on a partition whose workers kept dying (distributed.scheduler.allowed-failures)"
+                    ) from None
                 except (CancelledError, OSError) as error:
                     raise DaskFailed(f"the Dask cluster stopped: {error!r}") from None
                 fill()
@@ -106,13 +108,21 @@ def _connect(address: str, spill_to: Path | None, stack: ExitStack) -> Any:
             return stack.enter_context(Client(address, timeout=_CONNECT_SECONDS))
         except (OSError, TimeoutError, ValueError) as error:
             raise DaskFailed(f"cannot reach the Dask scheduler at {address}: {error}") from None
-    memory = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}
+    # No dashboard and no information pages (the HTTP servers answer health checks only), every
+    # server on 127.0.0.1, and no spilling unless a folder is named.
+    settings: dict[str, Any] = {
+        "distributed.scheduler.http.routes": ["distributed.http.health"],
+        "distributed.worker.http.routes": ["distributed.http.health"],
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+    }
     options: dict[str, Any] = {}
     if spill_to is not None:
-        memory = {"distributed.worker.memory.target": 0.6, "distributed.worker.memory.spill": 0.7}
-        memory["temporary-directory"] = str(spill_to)
+        settings["distributed.worker.memory.target"] = 0.6
+        settings["distributed.worker.memory.spill"] = 0.7
+        settings["temporary-directory"] = str(spill_to)
         options = {"local_directory": str(spill_to)}
-    stack.enter_context(dask.config.set(memory))
+    stack.enter_context(dask.config.set(settings))
     cluster = stack.enter_context(
         LocalCluster(
             n_workers=2,
