@@ -13,6 +13,8 @@ random valid patients, on one warm process unless said otherwise:
   of CPU, which other work on the machine does not inflate as it does the time waited);
 - a 10,000-patient batch on every core (budget: < 60 s);
 - `decision-aid assess` as a new process (budget: < 1 s);
+- `decision-aid rules diff` over the default cohort, both jurisdictions (budget: < 60 s;
+  decision_aid.governance.bench);
 - a signed CDS Hooks `patient-view` call to `decision-aid serve-cds` on localhost, warm
   (budget: p50 < 20 ms, p99 < 50 ms; decision_aid.records.cds_bench).
 """
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--examples", type=Path, default=None, help="folder of example patient JSON files")
     parser.add_argument("--cds", type=int, default=1000, help="CDS Hooks patient-view calls (default 1000; 0: skip)")
+    parser.add_argument(
+        "--rules-diff", type=int, default=10_000, help="random patients in the rules diff's cohort (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
 
@@ -112,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             f"CDS Hooks patient-view call, localhost ({args.cds:,})",
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (load average {os.getloadavg()[0]:.1f})",
             p50 < 20 and p99 < 50,
+        )
+    if args.rules_diff:
+        from decision_aid.governance.bench import BUDGET_SECONDS, rules_diff_seconds
+
+        seconds = rules_diff_seconds(args.rules_diff)
+        failures += _report(
+            f"rules diff, default cohort ({args.rules_diff:,} random)", f"{seconds:.1f} s", seconds < BUDGET_SECONDS
         )
     print()
     print("all within budget" if not failures else f"{failures} figure(s) over budget")
