@@ -21,7 +21,6 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
@@ -32,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from decision_aid.assessment import DecisionAid
 from decision_aid.errors import InputError
@@ -52,7 +52,7 @@ class _Refused(Exception):
         self.status, self.message = status, message
 
 
-def create_app(config: CdsConfig, aid: DecisionAid, verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(config: CdsConfig, aid: DecisionAid, verifier: TokenVerifier | None = None) -> ASGIApp:
     """The ASGI app for `config`, assessing with `aid` (its engine is used from one thread only)."""
     texts = cds_texts()
     verifier = verifier or TokenVerifier(config)
@@ -124,7 +124,7 @@ def create_app(config: CdsConfig, aid: DecisionAid, verifier: TokenVerifier | No
         allow_credentials=False,
         max_age=600,
     )
-    return _AccessLog(app)  # type: ignore[return-value]
+    return _AccessLog(app)
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -172,16 +172,16 @@ def _advise(bundle: dict[str, Any], missing: list[str], aid: DecisionAid, contex
 class _AccessLog:
     """One log line per request: method, path, status and time; never a query string or a body."""
 
-    def __init__(self, app: FastAPI):
+    def __init__(self, app: ASGIApp):
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start, status = time.perf_counter(), [0]
 
-        async def sending(message: dict) -> None:
+        async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)
