@@ -101,24 +101,14 @@ class CodeMap:
 
     def find(self, resource_type: str, system: str | None, code: str | None) -> CodeEntry | None:
         """The entry for a coding found in a resource of this type, or None."""
-        for entry in self._by_type().get(resource_type, ()):
-            if entry.matches(system, code):
+        for entry in self.entries:
+            if entry.resource_type == resource_type and entry.matches(system, code):
                 return entry
         return None
-
-    @cache  # noqa: B019 - the map is immutable and lives as long as the process
-    def _by_type(self) -> dict[str, tuple[CodeEntry, ...]]:
-        out: dict[str, list[CodeEntry]] = {}
-        for entry in self.entries:
-            out.setdefault(entry.resource_type, []).append(entry)
-        return {k: tuple(v) for k, v in out.items()}
 
     def mapped_fields(self) -> frozenset[str]:
         """Every field some code (or the birth date) can fill or ask for."""
         return frozenset({self.age_field, *(f for e in self.entries for f in e.fields)})
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 # ---- the file's shape ----------------------------------------------------------------------
