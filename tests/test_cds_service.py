@@ -762,3 +762,18 @@ def test_the_benchmarks_patient_view_measurement_runs_against_serve_cds():
 
     p50, p99 = patient_view_ms(30)  # speed is the benchmark's to judge, not a test's
     assert 0 < p50 <= p99
+
+
+def test_the_cards_of_any_assessment_follow_the_specifications_rules():
+    """Seeded random valid patients (a third of the nullable fields unknown), both jurisdictions."""
+    from decision_aid.samples import random_patients
+
+    for n, patient in enumerate(random_patients(120, seed=20261201)):
+        context = _context(jurisdiction=("uk", "us")[n % 2])
+        assessment = default_aid().assess(patient, context.jurisdiction)
+        if assessment.urgent_referral:
+            cards = red_flag_cards(patient, context)
+            assert cards and all(c.indicator == "critical" for c in cards)
+        else:
+            cards = [summary_card(assessment, context), *missing_information_cards(assessment, context)]
+        assert_spec_valid({"cards": [c.dump() for c in cards]})
