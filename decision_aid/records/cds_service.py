@@ -42,6 +42,7 @@ from decision_aid.records.cds_fetch import BadPrefetch, gather, prefetch_templat
 from decision_aid.records.cds_models import HOOK, CdsResponse, Discovery, HookRequest, Service
 from decision_aid.records.cds_security import TokenVerifier, Unauthorized
 from decision_aid.records.cds_texts import cds_texts
+from decision_aid.records.fhir_import import import_bundle
 
 log = logging.getLogger("decision_aid.cds")
 _RESOURCE_ID = re.compile(r"\s*\([A-Za-z]+/[^)]*\)")  # "entry[0] (Patient/123).birthDate": the id left out
@@ -159,8 +160,6 @@ def _hook_request(body: bytes) -> HookRequest:
 
 def _advise(bundle: dict[str, Any], missing: list[str], aid: DecisionAid, context: CardContext) -> dict[str, Any]:
     """On the engine thread: import the record and build the cards (checked by CdsResponse)."""
-    from decision_aid.records.fhir_import import import_bundle
-
     try:
         record = import_bundle(bundle, as_of=date.today())
     except InputError as error:  # the elements named, never their values (they may be patient data)
