@@ -116,3 +116,30 @@ def test_an_unknown_key_is_refused(kb):
 def test_the_age_limit_and_the_statuses_are_required(kb):
     problems = edit(kb, lambda d: d.pop("observation_max_age_days"))
     assert any("observation_max_age_days: Field required" in p for p in problems)
+
+
+def test_a_code_may_set_a_red_flag_but_never_clear_it(kb):
+    problems = edit(kb, lambda d: entry(d, "conditions", "G83.4")["sets"][0].update(value=False))
+    assert any(
+        "G83.4: sets[0]: cauda_equina_syndrome False would not make its red flag present: a record may set a "
+        "red flag, never clear it" in p
+        for p in problems
+    )
+
+
+def test_a_red_flag_is_asked_only_with_any_answer(kb):
+    problems = edit(kb, lambda d: entry(d, "conditions", "G83.4")["sets"][0].update(value=None, ask=[False]))
+    assert any("ask: a red flag (cauda_equina_syndrome) is asked with any answer" in p for p in problems)
+
+
+def test_every_red_flag_setting_in_the_map_makes_its_red_flag_present():
+    from decision_aid.records.fhir_import import present_red_flags
+
+    flagged = [
+        (e, s)
+        for e in code_map().entries
+        for s in e.sets
+        if s.field in {"cauda_equina_syndrome", "suspected_infection", "suspected_tumour", "suspected_fracture"}
+    ]
+    assert len(flagged) >= 10
+    assert all(present_red_flags({s.field: s.value}) == [s.field] for _, s in flagged)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from decision_aid import conditions as cond
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
 from decision_aid.rules_files import read_yaml, rules_dir
 from decision_aid.vocabulary import FieldSpec, fields
@@ -36,6 +37,19 @@ SYSTEMS = {
 }
 RESOURCES = {"observations": "Observation", "conditions": "Condition", "procedures": "Procedure"}
 UNKNOWN = "unknown"  # an answer code that means the record does not know
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A red flag's condition (rules/red_flags.yaml) and the fields it reads."""
+
+    expr: cond.Expr
+    fields: frozenset[str]
+
+    def present(self, values: dict[str, Any]) -> bool:
+        from decision_aid.reading import holds
+
+        return self.fields <= values.keys() and holds(self.expr, {n: values[n] for n in self.fields}, {})
 
 
 @dataclass(frozen=True)
@@ -177,6 +191,22 @@ def code_map() -> CodeMap:
     return load_code_map(rules_dir())
 
 
+@cache
+def red_flags() -> tuple[RedFlag, ...]:
+    """The bundled red flags' conditions (read once per process)."""
+    return _red_flags(rules_dir())
+
+
+def _red_flags(directory: Path) -> tuple[RedFlag, ...]:
+    """The red flags' conditions, parsed from their `when:` texts (rules check validates the file)."""
+    try:
+        flags = read_yaml((directory / "red_flags.yaml").read_text(encoding="utf-8"))["red_flags"]
+        exprs = [cond.parse(flag["when"]) for flag in flags]
+    except Exception:  # knowledge.load reports what is wrong with the file
+        return ()
+    return tuple(RedFlag(e, frozenset(cond.field_names(e))) for e in exprs)
+
+
 def load_code_map(directory: Path | None = None) -> CodeMap:
     """Load and check the code map of a knowledge base folder; KnowledgeError lists every problem."""
     found, problems = _load(directory or rules_dir())
@@ -216,13 +246,14 @@ def _load(directory: Path) -> tuple[CodeMap | None, list[KnowledgeProblem]]:
             problem("lowest_of_several", f"the input contract has no field {name!r}")
         elif contract[name].kind not in ("integer", "number"):
             problem("lowest_of_several", f"{name!r} is not a number field")
+    flags = _red_flags(directory)
     entries: list[CodeEntry] = []
     for section, resource_type in RESOURCES.items():
         for index, item in enumerate(getattr(top, section)):
             where = f"{section}[{index}]"
             if isinstance(item, dict) and "system" in item and "code" in item:
                 where = f"{section}[{index}] {item['system']}|{item['code']}"
-            entry = _entry(item, resource_type, where, contract, problem)
+            entry = _entry(item, resource_type, where, contract, flags, problem)
             if entry is not None:
                 entries.append(entry)
     _duplicates(entries, problem)
@@ -239,7 +270,9 @@ def _load(directory: Path) -> tuple[CodeMap | None, list[KnowledgeProblem]]:
     return code_map, []
 
 
-def _entry(item: Any, resource_type: str, where: str, contract: dict[str, FieldSpec], problem) -> CodeEntry | None:
+def _entry(
+    item: Any, resource_type: str, where: str, contract: dict[str, FieldSpec], flags: tuple[RedFlag, ...], problem
+) -> CodeEntry | None:
     try:
         raw = _CodeEntry.model_validate(item)
     except ValidationError as error:
@@ -258,7 +291,7 @@ def _entry(item: Any, resource_type: str, where: str, contract: dict[str, FieldS
         ok = False
     sets = []
     for n, s in enumerate(raw.sets):
-        messages = _setting_problems(s, resource_type, contract)
+        messages = _setting_problems(s, resource_type, contract) + _red_flag_problems(s, flags)
         for message in messages:
             problem(where, f"sets[{n}]: {message}")
         ok = ok and not messages
@@ -321,6 +354,22 @@ def _setting_problems(s: _SetEntry, resource_type: str, contract: dict[str, Fiel
             out.append(f"read months_since: {s.field} is not a whole-number field")
     if s.units and s.read != "quantity":
         out.append("units: only with read: quantity")
+    return out
+
+
+def _red_flag_problems(s: _SetEntry, flags: tuple[RedFlag, ...]) -> list[str]:
+    """A record may set a red flag present, never absent: a value (or an answer) for a red-flag field
+    must make its red flag present, and the question may be asked only without limiting the answer."""
+    if not any(s.field in flag.fields for flag in flags):
+        return []
+    values = [s.value] if s.value is not None else [a.value for a in s.answers if a.value != UNKNOWN]
+    out = [
+        f"{s.field} {v!r} would not make its red flag present: a record may set a red flag, never clear it"
+        for v in values
+        if not any(flag.present({s.field: v}) for flag in flags)
+    ]
+    if isinstance(s.ask, list):
+        out.append(f"ask: a red flag ({s.field}) is asked with any answer (`ask: any`), never a limited one")
     return out
 
 

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from decision_aid import conditions as cond
 from decision_aid.json_text import read_json, show
 from decision_aid.models import PatientFactors
 from decision_aid.records.fhir_bundle import Resource, read_bundle
-from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map
+from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map, red_flags
 from decision_aid.records.fhir_record import Conflict, ImportedRecord, Provenance, Skipped, same
 from decision_aid.vocabulary import FieldSpec, fields
 
@@ -254,22 +252,8 @@ _ASKED = object()  # a setting raised the question without answering it
 
 def present_red_flags(values: dict[str, Any]) -> list[str]:
     """The red-flag fields whose red flag the values make present (rules/red_flags.yaml), in field order."""
-    from decision_aid.reading import holds
-
-    found = {
-        name
-        for expr, names in _red_flag_conditions()
-        if names <= values.keys() and holds(expr, {n: values[n] for n in names}, {})
-        for name in names
-    }
+    found = {name for flag in red_flags() if flag.present(values) for name in flag.fields}
     return [name for name in fields() if name in found]
-
-
-@cache
-def _red_flag_conditions() -> tuple[tuple[cond.Expr, frozenset[str]], ...]:
-    from decision_aid.knowledge import load
-
-    return tuple((c.expr, frozenset(cond.field_names(c.expr))) for c in load().red_flags)
 
 
 def _range(spec: FieldSpec) -> str:
