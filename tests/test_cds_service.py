@@ -768,11 +768,11 @@ def test_the_cards_of_any_assessment_follow_the_specifications_rules():
     """Seeded random valid patients (a third of the nullable fields unknown), both jurisdictions."""
     from decision_aid.samples import random_patients
 
-    for n, patient in enumerate(random_patients(120, seed=20261201)):
+    for n, factors in enumerate(random_patients(120, seed=20261201)):
         context = _context(jurisdiction=("uk", "us")[n % 2])
-        assessment = default_aid().assess(patient, context.jurisdiction)
+        assessment = default_aid().assess(factors, context.jurisdiction)
         if assessment.urgent_referral:
-            cards = red_flag_cards(patient, context)
+            cards = red_flag_cards(factors, context)
             assert cards and all(c.indicator == "critical" for c in cards)
         else:
             cards = [summary_card(assessment, context), *missing_information_cards(assessment, context)]

@@ -120,8 +120,8 @@ def _charts() -> list[dict[str, Any]]:
     charts = []
     for pid, extra in (("bench-1", None), ("bench-2", ("G83.4", "Cauda equina syndrome")), ("bench-3", "none")):
         patient = {"resourceType": "Patient", "id": pid, "gender": "male", "birthDate": "1958-06-30"}
-        stenosis = condition(pid, "c1", "M48.062", "Spinal stenosis, lumbar region with neurogenic claudication")
-        conditions = [] if extra == "none" else [stenosis]
+        lumbar = condition(pid, "c1", "M48.062", "Spinal stenosis, lumbar region with neurogenic claudication")
+        conditions = [] if extra == "none" else [lumbar]
         if isinstance(extra, tuple):
             conditions.append(condition(pid, "c2", *extra))
         ucum = {"system": "http://unitsofmeasure.org", "code": "kg/m2"}
