@@ -6,14 +6,14 @@ Invariants, checked when the map loads (`load_code_map`, and `check_code_map` fo
 entry sets, asks for or reads from an answer is one the field allows; a quantity or a
 month count is read only into a number field; every system is a known code-system URI;
 no (system, code) pair is mapped twice (a prefix counts for every code it covers); every
-entry has a display, a source and a review date. Nothing field-specific lives here: it
-all comes from the YAML file and rules/fields.yaml.
+entry has a display, a source and a review date; a code may set a red flag (rules/red_flags.yaml)
+present, never absent. Nothing field-specific lives here: it all comes from the YAML file and
+rules/fields.yaml. The loaded map's types are in `fhir_code_types` (importable from here too).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -22,108 +22,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_aid import conditions as cond
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
+from decision_aid.records.fhir_code_types import (
+    RESOURCES,
+    SYSTEMS,
+    UNKNOWN,
+    Answer,
+    CodeEntry,
+    CodeMap,
+    RedFlag,
+    Setting,
+    system_name,
+)
 from decision_aid.rules_files import read_yaml, rules_dir
 from decision_aid.vocabulary import FieldSpec, fields
 
 FILE = "fhir_codes.yaml"
-
-# Code systems by their FHIR URI, with the short name shown beside a code.
-SYSTEMS = {
-    "http://loinc.org": "LOINC",
-    "http://snomed.info/sct": "SNOMED CT",
-    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
-    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
-    "http://www.cms.gov/Medicare/Coding/ICD10": "ICD-10-PCS",
-}
-RESOURCES = {"observations": "Observation", "conditions": "Condition", "procedures": "Procedure"}
-UNKNOWN = "unknown"  # an answer code that means the record does not know
-
-
-@dataclass(frozen=True)
-class RedFlag:
-    """A red flag's condition (rules/red_flags.yaml) and the fields it reads."""
-
-    expr: cond.Expr
-    fields: frozenset[str]
-
-    def present(self, values: dict[str, Any]) -> bool:
-        from decision_aid.reading import holds
-
-        return self.fields <= values.keys() and holds(self.expr, {n: values[n] for n in self.fields}, {})
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One coded answer of an Observation.valueCodeableConcept and the value it gives."""
-
-    system: str
-    code: str
-    display: str
-    value: Any  # UNKNOWN: fills nothing
-
-
-@dataclass(frozen=True)
-class Setting:
-    """What a matched code does to one field."""
-
-    field: str
-    value: Any = None  # fixed value (when `read` and `ask` are None)
-    read: Literal["quantity", "answer", "months_since"] | None = None
-    ask: tuple[Any, ...] | None = None  # the record raises the question; the answer must be one of these
-    ask_any: bool = False  # the record raises the question; any allowed answer (not known too)
-    units: tuple[str, ...] = ()
-    answers: tuple[Answer, ...] = ()
-
-    @property
-    def fixed(self) -> bool:
-        return self.read is None and self.ask is None and not self.ask_any
-
-
-@dataclass(frozen=True)
-class CodeEntry:
-    resource_type: str  # Observation, Condition or Procedure
-    system: str
-    code: str
-    display: str
-    source: str
-    reviewed: dt.date
-    prefix: bool = False
-    lumbar: bool = False
-    max_age_days: int | None = None
-    sets: tuple[Setting, ...] = ()
-
-    def matches(self, system: str | None, code: str | None) -> bool:
-        if system != self.system or not code:
-            return False
-        return code.startswith(self.code) if self.prefix else code == self.code
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(s.field for s in self.sets)
-
-
-@dataclass(frozen=True)
-class CodeMap:
-    """The loaded map: entries by resource type, and the rules for using a resource."""
-
-    entries: tuple[CodeEntry, ...]
-    observation_max_age_days: int
-    use_status: dict[str, tuple[str, ...]]
-    lowest_of_several: frozenset[str]
-    age_field: str
-    age_source: str
-
-    def find(self, resource_type: str, system: str | None, code: str | None) -> CodeEntry | None:
-        """The entry for a coding found in a resource of this type, or None."""
-        for entry in self.entries:
-            if entry.resource_type == resource_type and entry.matches(system, code):
-                return entry
-        return None
-
-    def mapped_fields(self) -> frozenset[str]:
-        """Every field some code (or the birth date) can fill or ask for."""
-        return frozenset({self.age_field, *(f for e in self.entries for f in e.fields)})
-
+__all__ = [  # the map's types, importable from here as well
+    "SYSTEMS",
+    "UNKNOWN",
+    "Answer",
+    "CodeEntry",
+    "CodeMap",
+    "RedFlag",
+    "Setting",
+    "check_code_map",
+    "code_map",
+    "load_code_map",
+    "red_flags",
+    "system_name",
+]
 
 # ---- the file's shape ----------------------------------------------------------------------
 
@@ -402,8 +329,3 @@ def _duplicates(entries: list[CodeEntry], problem) -> None:
             if same or covered:
                 what = "mapped twice" if same else f"overlaps {a.code}{'*' if a.prefix else ''}"
                 problem(f"{b.resource_type} {b.system}|{b.code}", f"{what} (each code may be mapped once)")
-
-
-def system_name(system: str | None) -> str:
-    """A code system's short name (LOINC, SNOMED CT, ...), or its URI when not known."""
-    return SYSTEMS.get(system or "", system or "no system")
