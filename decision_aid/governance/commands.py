@@ -49,23 +49,44 @@ def add_diff(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cohort", default=None, metavar="FILE", help="a cohort file: JSONL, CSV or Parquet")
     parser.add_argument(
-        "--random", type=int, default=None, metavar="N", help="seeded random patients in the default cohort (10000)"
+        "--random", type=_count, default=None, metavar="N", help="seeded random patients in the default cohort (10000)"
     )
     _common(parser)
     parser.set_defaults(run=run, governance=run_diff)
 
 
 def _runner(args: argparse.Namespace) -> Any:
-    """How each knowledge base runs over the rows: in this process, or by the cohort runner."""
+    """How each knowledge base runs over the rows: in this process, or by the cohort runner (with
+    --workers or --dask); progress on standard error either way."""
+    from decision_aid.cohorts.progress import Progress
+
     from .passes import evaluate, via_runner
 
-    if args.workers is None and args.dask is None:
-        return lambda rows, knowledge, folder, jurisdiction: evaluate(rows, knowledge, jurisdiction)
-
     def run(rows: Sequence[Row], knowledge: Knowledge, folder: Path, jurisdiction: str) -> Iterable[PatientResult]:
-        return via_runner(rows, folder, jurisdiction, args.workers, args.dask)
+        _say(f"knowledge {knowledge.version} under {jurisdiction}:")
+        progress = Progress(len(rows), sys.stderr)
+        try:
+            if args.workers is None and args.dask is None:
+                for result in evaluate(rows, knowledge, jurisdiction):
+                    progress.step()
+                    yield result
+            else:
+                yield from via_runner(rows, folder, jurisdiction, args.workers, args.dask, progress.update)
+        finally:
+            progress.close()
 
     return run
+
+
+def _count(text: str) -> int:
+    """A number of patients: 0 or more (anything else is a usage error, exit 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a number of patients, 0 or more (got {text!r})")
+    return value
 
 
 def _say(message: str) -> None:
@@ -77,11 +98,9 @@ def run_diff(args: argparse.Namespace) -> int:
 
     from . import diff, diff_report
     from .cohort import DEFAULT_RANDOM, default_cohort, describe_default, read_file
-    from .folders import GovernanceInputError, load_rules, rules_folder
+    from .folders import load_rules, rules_folder
     from .page import as_json, write
 
-    if args.random is not None and args.random < 0:
-        raise GovernanceInputError("--random: a number of patients, 0 or more")
     if args.output:
         output_target(args.output)  # a missing folder: exit 1 before any work
     jurisdictions = [args.jurisdiction] if args.jurisdiction else list(JURISDICTIONS)
@@ -149,7 +168,7 @@ def add_stamp(parser: argparse.ArgumentParser) -> None:
         metavar="DIR_OR_REF",
         help="the previous version's rules (default: found in the git history of knowledge.yaml)",
     )
-    parser.add_argument("--random", type=int, default=None, metavar="N", help="seeded random patients (10000)")
+    parser.add_argument("--random", type=_count, default=None, metavar="N", help="seeded random patients (10000)")
     parser.set_defaults(run=run, governance=run_stamp)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import VERDICTS
 
 from . import charts
@@ -89,7 +89,7 @@ def _reasons_md(reasons: list[dict[str, str]]) -> str:
 
 
 def _values_md(values: dict[str, str]) -> str:
-    return (" — " + ", ".join(f"{k}: {v}" for k, v in values.items())) if values else ""
+    return (" — " + ", ".join(f"{field_label(k)}: {v}" for k, v in values.items())) if values else ""
 
 
 def _verdict(verdict: str | None) -> str:
@@ -130,7 +130,7 @@ def html(report: dict[str, Any]) -> str:
                 heading = f"{OPTION_NAMES[option]}: {VERDICT_WORDS[t['from']]} → {VERDICT_WORDS[t['to']]}"
                 body.append(f"<h3>{escape(heading)} ({t['count']:,})</h3><ul>")
                 for ex in t["examples"]:
-                    values = ", ".join(f"{k}: {v}" for k, v in ex["values"].items())
+                    values = ", ".join(f"{field_label(k)}: {v}" for k, v in ex["values"].items())
                     body.append(
                         f"<li><code>{escape(ex['id'])}</code> {escape(values)}<br>before: "
                         f"{_reasons_html(ex['before'])}<br>after: {_reasons_html(ex['after'])}</li>"
