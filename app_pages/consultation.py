@@ -12,7 +12,7 @@ import re
 
 import streamlit as st
 
-from app_pages import patient_tab, ui
+from app_pages import load_guard, patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_record_in_form_words
 from decision_aid.errors import InputError, InputProblem
@@ -63,7 +63,10 @@ def page() -> None:
         "counts as normal. The red flags, motor deficit and weeks of conservative care must be asked. "
         "Press **Assess** to see every option's verdict, why, and what would change it."
     )
-    if commit_widgets():
+    changed = commit_widgets()
+    if load_guard.keep_the_load(LOAD_POPOVER):  # a rerun sent before the browser had the load: undone
+        changed = False
+    if changed:
         st.session_state.pop(LOAD_MESSAGE, None)  # the form has moved on from the last load
     consultation, problems = _assess()
     if st.session_state.pop(JUST_SUBMITTED, False):
@@ -152,8 +155,10 @@ def _load_file() -> None:
     completely: the new answers are applied only after every step has succeeded.
     """
     upload = st.session_state.get("upload")
-    if upload is None:
-        return
+    if upload is None or not load_guard.first_time(upload):
+        return  # nothing given, or the same upload sent again by a rerun: each file is loaded once
+    commit_widgets()  # what the form held when the file came (a late rerun brings it back)
+    before = dict(answers())
     name = _file_name(upload)
     try:
         values, saved_under = _read_patient(upload)
@@ -163,6 +168,7 @@ def _load_file() -> None:
         outcome = _unreadable(name, error)
     else:
         _start_patient(values)
+        load_guard.watch(before, dict(answers()))
         st.session_state[ASSESSED] = True
         outcome = ("success", f"Loaded {name}.{_saved_under(saved_under)}")
     st.session_state[LOAD_MESSAGE] = outcome
@@ -229,6 +235,7 @@ def _start_patient(values: dict) -> None:
     Explore's starting point are all made from these, so they follow."""
     set_answers(values)
     patient_tab.clear()
+    load_guard.forget()  # a load watches for its late reruns from here on (load_guard.watch)
     for key in PATIENT_KEYS:
         st.session_state.pop(key, None)
 
