@@ -179,3 +179,26 @@ def test_a_csv_cohort_is_read_by_the_cohort_runners_reader(tmp_path, capsys):
     assert code == 0, err
     part = report["jurisdictions"]["uk"]
     assert sum(part["procedures"]["fusion"]["verdicts"].values()) == 1 and part["not_recorded"]["ids"] == ["b"]
+
+
+@pytest.mark.slow  # a Dask LocalCluster
+def test_a_parquet_cohort_gives_the_same_audit_in_process_on_the_pool_and_on_dask(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from decision_aid.models import OPTIONS
+    from decision_aid.samples import random_patients
+    from decision_aid.vocabulary import fields
+
+    patients = random_patients(120, seed=7)
+    table = {"id": [f"r{i}" for i in range(len(patients))], "done": [OPTIONS[i % 6] for i in range(len(patients))]}
+    table |= {name: [p.get(name) for p in patients] for name in fields()}
+    path = tmp_path / "cohort.parquet"
+    pq.write_table(pa.table(table), path)
+    reports = []
+    for extra in ([], ["--workers", "2"], ["--dask", "local"]):
+        code, report, err = audit_json(capsys, path, "--performed", "done", *extra)
+        assert code == 0, err
+        reports.append(report)
+    assert reports[0] == reports[1] == reports[2]
+    assert reports[0]["jurisdictions"]["uk"]["audited"] == 120

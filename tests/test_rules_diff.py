@@ -228,3 +228,18 @@ def test_the_examples_are_found_inside_an_installed_package(tmp_path, monkeypatc
     assert [name for name, _ in folders.example_patients()] == [
         p.stem for p in sorted((ROOT / "examples").glob("*.json"))
     ]
+
+
+@pytest.mark.slow  # a process pool, and the benchmark's subprocess
+def test_the_pool_gives_the_same_diff_and_the_benchmark_times_the_command(kb, capsys):
+    from decision_aid.governance.bench import rules_diff_seconds
+
+    edit_rule(kb, "options/disc_replacement.yaml", "disc-replacement.age-over-60", when="age > 38")
+    reports = []
+    for extra in ([], ["--workers", "2"]):
+        code = main(["rules", "diff", "rules", str(kb), "--random", "60", "--format", "json", *extra])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        reports.append(json.loads(captured.out))
+    assert reports[0] == reports[1]
+    assert rules_diff_seconds(20) > 0

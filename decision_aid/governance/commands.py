@@ -173,68 +173,12 @@ def add_stamp(parser: argparse.ArgumentParser) -> None:
 
 
 def run_stamp(args: argparse.Namespace) -> int:
-    """Record the content hash of a raised version and generate its diff summary against the previous one."""
-    from decision_aid.models import JURISDICTIONS
     from decision_aid.rules_files import rules_dir
 
-    from . import changelog, diff, diff_report
-    from .cohort import DEFAULT_RANDOM, default_cohort, describe_default
-    from .folders import GovernanceInputError, load_rules, rules_folder
-    from .page import as_json, write
-    from .passes import evaluate
+    from .stamp import stamp
 
-    folder = args.dir or rules_dir()
-    new = load_rules(folder, folder)
-    version, logged = new.version, changelog.entries(folder)
-    if not logged or logged[0] != version:
-        raise GovernanceInputError(
-            f"{folder / changelog.CHANGELOG}: add the entry for version {version} at the top first "
-            "(what changed, why, sources, who reviewed it)"
-        )
-    digest, recorded = changelog.content_hash(folder), changelog.meta(folder).get(changelog.HASH_KEY)
-    stamped = (changelog.summary(folder) or {}).get("new", {}).get("version")
-    if recorded and recorded != digest and stamped == version:
-        raise GovernanceInputError(
-            f"the rules changed since version {version} was stamped: raise the version and add its change-log entry"
-        )
-    if recorded == digest and (stamped == version or len(logged) < 2):
-        _say(f"knowledge {version} is stamped and current; nothing to do")
-        return EXIT_OK
-    if len(logged) > 1:
-        previous = args.previous or changelog.previous_ref(folder, version)
-        if previous is None:
-            raise GovernanceInputError("no git history to find the previous version in: give --previous DIR_OR_REF")
-        count = DEFAULT_RANDOM if args.random is None else args.random
-        with rules_folder(previous, "the previous rules", repo=folder) as old_dir:
-            old = load_rules(old_dir, previous)
-            if old.version != logged[1]:
-                raise GovernanceInputError(
-                    f"the previous rules ({previous}) are version {old.version}, but the change log's previous "
-                    f"entry is {logged[1]}"
-                )
-            cases = _cases(new, folder, folder)
-            rows = default_cohort(cases, count)
-            _say(f"rules stamp: diff {old.version} -> {version} over {len(rows):,} patients")
-            report = diff.compare(
-                old,
-                new,
-                rows,
-                list(JURISDICTIONS),
-                lambda rows, knowledge, _, jurisdiction: evaluate(rows, knowledge, jurisdiction),
-                cases,
-                (f"knowledge {old.version} (git {previous})" if old_dir != Path(previous) else str(previous), "rules/"),
-                describe_default(len(cases), count),
-            )
-        for part in report["jurisdictions"].values():  # the shipped summary keeps counts and examples only
-            for data in part["options"].values():
-                for transition in data["transitions"]:
-                    del transition["ids"]
-        report["new"][changelog.HASH_KEY] = digest
-        write(diff_report.markdown(report), str(folder / changelog.SUMMARY_MD))
-        write(as_json(report), str(folder / changelog.SUMMARY_JSON))
-        _say(f"wrote {changelog.SUMMARY_MD} and {changelog.SUMMARY_JSON}")
-    changelog.write_hash(folder, digest)
-    _say(f"knowledge {version}: {changelog.HASH_KEY} {digest}")
+    for line in stamp(args.dir or rules_dir(), args.previous, args.random):
+        _say(line)
     return EXIT_OK
 
 

@@ -32,6 +32,7 @@ def markdown(report: dict[str, Any]) -> str:
         out += [f"  - `{r['id']}`: {'; '.join(r['problems'])}" for r in cohort["invalid"]]
     if not report["changed"]:
         out += ["", "**No change**: every patient gets the same verdicts and the same rules fire as often."]
+    out += ["", *_summary_md(report)]
     for jurisdiction, part in report["jurisdictions"].items():
         out += ["", f"## Under {_JURISDICTION_WORDS.get(jurisdiction, jurisdiction)} (`{jurisdiction}`)", ""]
         out.append(f"{part['changed_patients']:,} of {part['patients']:,} patients change verdict for some option.")
@@ -74,6 +75,25 @@ def markdown(report: dict[str, Any]) -> str:
     else:
         out.append("None.")
     return "\n".join(out) + "\n"
+
+
+def _summary_md(report: dict[str, Any]) -> list[str]:
+    """Patients whose verdict changes, per option and jurisdiction, and the counts of the other sections."""
+    parts = report["jurisdictions"]
+    out = ["| patients whose verdict changes | " + " | ".join(f"`{j}`" for j in parts) + " |"]
+    out.append("|---|" + "---:|" * len(parts))
+    for option in next(iter(parts.values()))["options"] if parts else ():
+        out.append(
+            f"| {OPTION_NAMES[option]} | "
+            + " | ".join(f"{p['options'][option]['changed']:,}" for p in parts.values())
+            + " |"
+        )
+    out.append("| any option | " + " | ".join(f"{p['changed_patients']:,}" for p in parts.values()) + " |")
+    out.append(
+        "| rules whose firing count changed | " + " | ".join(f"{len(p['rules']):,}" for p in parts.values()) + " |"
+    )
+    out += ["", f"Teaching cases whose answer changes: {len(report['teaching_cases'])}."]
+    return out
 
 
 def _matrix_md(matrix: dict[str, dict[str, int]]) -> list[str]:
