@@ -90,6 +90,14 @@ _STYLE = """<style>
 @media (min-width: 641px) {  /* the form scrolls in its own pane only beside the results, never on a phone */
   .st-key-factors_pane { max-height: calc(100vh - 19rem); min-height: 20rem; overflow-y: auto; padding-right: 0.6rem; }
 }
+@media (min-width: 641px) and (max-width: 1279px) {  /* narrow inputs beside the results: no +/- buttons */
+  .st-key-factors_pane [data-testid="stNumberInputStepDown"],
+  .st-key-factors_pane [data-testid="stNumberInputStepUp"] { display: none; }  /* so "not known" shows whole */
+}
+@media (min-width: 641px) and (max-width: 1023px) {  /* narrower still: one input a row */
+  .st-key-factors_pane [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-factors_pane [data-testid="stColumn"] { flex: 1 1 100% !important; min-width: 100% !important; }
+}
 /* at most three tiles a row, fewer when a tile would be narrower than 10rem; words wrap whole */
 .da-glance { display: grid; gap: 0.6rem; margin-bottom: 0.4rem;
   grid-template-columns: repeat(auto-fill, minmax(max(10rem, calc((100% - 1.2rem) / 3)), 1fr)); }

@@ -33,6 +33,7 @@ from decision_aid.vocabulary import FieldSpec, fields
 ANSWERS = "answers"
 NO_RED_FLAGS = "no_red_flags"  # the "None of these" box: an answer (no) to every red-flag question
 NONE_OF_THESE = "None of these red flags"
+NONE_OF_THESE_HELP = "Tick when each was asked and none is present: it answers every red-flag question above with no."
 YES, NO = "yes", "no"
 _SMALL_RANGE = 6  # integer fields with this many values or fewer get a drop-down
 
@@ -128,12 +129,8 @@ def factors_form(problems: dict[str, str], on_submit) -> None:
                     everything = len(unasked) == len(flags)  # then one message for the group, not one each
                     _grid(flags, {n: m for n, m in problems.items() if not (everything and n in unasked)})
                     st.session_state[NO_RED_FLAGS] = all(current[n] is False for n in RED_FLAGS)
-                    st.checkbox(
-                        NONE_OF_THESE,
-                        key=NO_RED_FLAGS,
-                        on_change=_none_of_these,
-                        help="Asked, and none is present: answers every red-flag question above with no.",
-                    )
+                    st.checkbox(NONE_OF_THESE, key=NO_RED_FLAGS, on_change=_none_of_these)
+                    st.caption(NONE_OF_THESE_HELP)  # read as text, not behind a help icon (one more tab stop)
                     if everything:
                         st.error(
                             "Please answer each red-flag question, or tick “None of these red flags”.",

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app_pages.consultation_form import NONE_OF_THESE_HELP
 from decision_aid.form import GROUPS, help_text
 from tests.browser import ROOT, idle, settle
 from tests.test_e2e_screens import show
@@ -105,7 +106,9 @@ def test_the_forms_help_is_one_tab_stop_a_group_and_readable(page: Any):
     form = page.locator(".st-key-factors_pane")
     form.get_by_role("button", name="Assess").wait_for()  # the whole form is there
     help_icons = form.locator("button[aria-label^='Help for']")
-    assert help_icons.count() <= 1, f"{help_icons.count()} help icons in the form, each a tab stop"
+    assert help_icons.count() == 0, f"{help_icons.count()} help icons in the form, each a tab stop"
+    none_of_these = form.get_by_text(NONE_OF_THESE_HELP)  # its help is text beside it, read in order
+    assert none_of_these.is_visible()
     groups = form.locator("[data-testid='stExpander']", has_text="Help: ")
     assert groups.count() == len(GROUPS)
     for (title, names), group in zip(GROUPS, groups.all(), strict=True):

@@ -55,6 +55,31 @@ OVERFLOWS = """(selector) => {
 }"""
 
 
+# Every input of the form: the text it shows (its value, or its placeholder such as "not known" or
+# "required (weeks)") must fit the room the input gives it, and no text in a select box may be cut.
+INPUTS_CUT = """() => {
+  const problems = [];
+  const measure = document.createElement("canvas").getContext("2d");
+  for (const box of document.querySelectorAll(".st-key-factors_pane [data-testid='stSelectbox'],"
+      + " .st-key-factors_pane [data-testid='stNumberInput']")) {
+    const label = box.querySelector("label") ? box.querySelector("label").innerText : "?";
+    for (const input of box.querySelectorAll("input")) {
+      const text = input.value || input.placeholder;
+      const style = getComputedStyle(input);
+      measure.font = style.font;
+      const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      if (text && measure.measureText(text).width > room + 0.5) problems.push(`${label}: "${text}" is cut`);
+    }
+    for (const leaf of box.querySelectorAll("div, span")) {
+      if (leaf.childElementCount === 0 && leaf.innerText && leaf.scrollWidth > leaf.clientWidth + 1) {
+        problems.push(`${label}: "${leaf.innerText}" is cut`);
+      }
+    }
+  }
+  return problems;
+}"""
+
+
 @pytest.fixture(params=list(SCREENS.values()), ids=list(SCREENS))
 def page(request: pytest.FixtureRequest, browser: Any, app_url: str) -> Iterator[Any]:
     width, height = request.param
@@ -111,6 +136,13 @@ def test_tiles_and_badges_fit_their_boxes(page: Any):
     lefts = {round(box["x"]) for box in (t.bounding_box() for t in page.locator(".da-tile").all())}
     assert 1 <= len(lefts) <= 3
     assert min(t.bounding_box()["width"] for t in page.locator(".da-tile").all()) >= 159
+
+
+def test_not_known_and_required_show_whole_in_every_input(page: Any):
+    page.locator(".st-key-factors_pane").get_by_role("button", name="Assess").wait_for()  # the form is drawn
+    assert page.evaluate(INPUTS_CUT) == [], page.viewport_size  # the empty form: every placeholder shown
+    show(page, PATIENT)
+    assert page.evaluate(INPUTS_CUT) == [], page.viewport_size  # and a patient's answers
 
 
 @pytest.mark.parametrize("page", [SCREENS["phone 390x844"]], indirect=True, ids=["phone 390x844"])
