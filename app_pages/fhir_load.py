@@ -62,9 +62,17 @@ def loader(start_patient: Callable[[dict[str, Any]], None], message_key: str) ->
 
 
 def _load(start_patient: Callable[[dict[str, Any]], None], message_key: str) -> None:
+    # The patient-file load's guard (imported here: it reads the form, which shows this module's
+    # captions): each upload is loaded once, so a rerun sending it again never reloads it over what
+    # was typed since, and a late rerun carrying the form from before the load does not undo it.
+    from app_pages import load_guard
+    from app_pages.consultation_form import answers, commit_widgets
+
     upload = st.session_state.get(UPLOAD)
-    if upload is None:
+    if upload is None or not load_guard.first_time(upload):
         return
+    commit_widgets()
+    before = dict(answers())
     name = _name(upload)
     try:
         record = _read(upload)
@@ -76,6 +84,7 @@ def _load(start_patient: Callable[[dict[str, Any]], None], message_key: str) -> 
         outcome = ("error", f"Could not load {name}: this tool cannot read it as a FHIR R4 bundle. {UNCHANGED}")
     else:
         start_patient(dict(record.filled))
+        load_guard.watch(before, dict(answers()))
         st.session_state[RECORD] = shown.__dict__  # plain data: the page's modules may be reloaded
         count = len(record.filled)
         outcome = (

@@ -141,3 +141,31 @@ def test_a_new_patient_forgets_the_record():
     assert not [c for c in captions(at) if c.startswith("from the record")]
     assert not [e for e in at.expander if e.label.startswith("From the record")]
     assert widget(at, "bmi").value is None
+
+
+def test_the_same_bundle_sent_again_is_not_loaded_over_what_was_typed():
+    at = load_bundle(start(), "record.json", data("red_flag.json"))
+    file_id = at.session_state["fhir_upload"].file_id
+    fill(at, {"back_pain": "yes", "bmi": 29.0})
+    at.run()
+    at.file_uploader(key="fhir_upload").clear()
+    at.run()
+    at.file_uploader(key="fhir_upload")._files = [(file_id, "record.json", data("red_flag.json"), "application/json")]
+    at.run()
+    assert not at.exception
+    assert widget(at, "back_pain").value == "yes" and widget(at, "bmi").value == 29.0  # not reloaded
+
+
+def test_a_late_rerun_from_before_the_load_does_not_undo_it():
+    at = start()
+    typed = {"age": 70, "bmi": 35.0, "cauda_equina_syndrome": "no"}
+    fill(at, typed)
+    at.run()
+    load_bundle(at, "record.json", data("red_flag.json"))
+    assert widget(at, "bmi").value == 28.4
+    # the rerun that opened the popover, sent before the bundle went up, arrives after the load's
+    fill(at, typed)
+    at.file_uploader(key="fhir_upload").clear()
+    at.run()
+    assert not at.exception
+    assert widget(at, "bmi").value == 28.4 and widget(at, "cauda_equina_syndrome").value == "yes"
