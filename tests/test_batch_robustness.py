@@ -1,6 +1,9 @@
 """Interrupted and failing runs of the real command line: nothing overwritten, nothing half-written,
 no worker process left behind, and a message that says how far the run got.
 
+The checks made before any work (an input that cannot be read, an output over the input or in a
+missing folder) run the command line in this process (tests/cli_support.py); the rest start it.
+
 The signal tests start a batch big enough to be mid-run when the signal arrives: they wait for
 its first progress line, send a real signal (SIGINT, SIGTERM, or SIGKILL to one worker), and then
 check the exit code, the message, the files in the folder and the process table.
@@ -21,6 +24,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.cli_support import run_cli
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
 FIXTURE = Path(__file__).resolve().parent / "data" / "random_patients_2000.jsonl"
@@ -261,7 +266,7 @@ def test_write_handout_replaces_a_file_only_when_complete(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "standard input"])
-def test_batch_refuses_to_write_over_its_own_input(tmp_path, how):
+def test_batch_refuses_to_write_over_its_own_input(tmp_path, how, capfdbinary):
     source = tmp_path / "patients.jsonl"
     content = PATIENT.read_bytes().replace(b"\n", b"") + b"\n"
     source.write_bytes(content)
@@ -275,7 +280,7 @@ def test_batch_refuses_to_write_over_its_own_input(tmp_path, how):
     given = "-" if how == "standard input" else str(source)
     args = ["batch", given, "-o", str(output)]
     with open(source, "rb") as stdin:
-        done = subprocess.run([*CLI, *args], stdin=stdin, capture_output=True, text=True, timeout=TIMEOUT)
+        done = run_cli(capfdbinary, *args, stdin=stdin)
     assert done.returncode == 1, done.stderr
     assert str(output) in done.stderr
     assert (str(source) if how != "standard input" else "standard input") in done.stderr
@@ -283,14 +288,12 @@ def test_batch_refuses_to_write_over_its_own_input(tmp_path, how):
     assert done.stdout == ""
 
 
-def test_handout_refuses_to_write_over_its_own_input(tmp_path):
+def test_handout_refuses_to_write_over_its_own_input(tmp_path, capfdbinary):
     source = tmp_path / "patient.json"
     source.write_bytes(PATIENT.read_bytes())
     link = tmp_path / "handout.pdf"
     link.symlink_to(source)
-    done = subprocess.run(
-        [*CLI, "handout", str(source), "-o", str(link)], capture_output=True, text=True, timeout=TIMEOUT
-    )
+    done = run_cli(capfdbinary, "handout", str(source), "-o", str(link))
     assert done.returncode == 1, done.stderr
     assert str(link) in done.stderr and str(source) in done.stderr
     assert source.read_bytes() == PATIENT.read_bytes()
@@ -415,21 +418,21 @@ def test_random_interrupts_during_passes_surface_only_as_interrupts():
 
 
 @pytest.mark.parametrize("command", ["assess", "batch", "handout"])
-def test_a_missing_or_unreadable_input_exits_2_naming_it(tmp_path, command):
+def test_a_missing_or_unreadable_input_exits_2_naming_it(tmp_path, command, capfdbinary):
     extra = ["-o", str(tmp_path / "out.pdf")] if command == "handout" else []
     for source in (tmp_path / "missing.json", tmp_path):
-        done = subprocess.run([*CLI, command, str(source), *extra], capture_output=True, text=True, timeout=TIMEOUT)
+        done = run_cli(capfdbinary, command, str(source), *extra)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(f"error: cannot read {source}: ") and done.stderr.count("\n") == 1
         assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("command", ["batch", "handout"])
-def test_an_output_folder_that_does_not_exist_exits_1_naming_it(tmp_path, command):
+def test_an_output_folder_that_does_not_exist_exits_1_naming_it(tmp_path, command, capfdbinary):
     source = tmp_path / "patient.jsonl"
     source.write_bytes(PATIENT.read_bytes().replace(b"\n", b"") + b"\n")
     out = tmp_path / "no such folder" / "out"
-    done = subprocess.run([*CLI, command, str(source), "-o", str(out)], capture_output=True, text=True, timeout=TIMEOUT)
+    done = run_cli(capfdbinary, command, str(source), "-o", str(out))
     assert done.returncode == 1, done.stderr
     assert f"cannot write {out}: the folder {out.parent} does not exist" in done.stderr
     assert_only(tmp_path, "patient.jsonl")

@@ -1,4 +1,9 @@
-"""The command line as a user runs it: exit codes, formats, errors without tracebacks."""
+"""The command line as a user runs it: exit codes, formats, errors without tracebacks.
+
+Most tests run it in this process (tests/cli_support.py); the ones about the process itself (the
+interpreter's exit code, `python -m decision_aid`, what a fresh interpreter imports, the process
+pool) start a real one and are marked slow.
+"""
 
 import json
 import subprocess
@@ -8,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from decision_aid.models import OPTIONS
+from tests.cli_support import run_cli
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(DATA.glob("*.json"))
@@ -15,12 +21,19 @@ CLI = [sys.executable, "-m", "decision_aid"]
 VALID = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """A real `python -m decision_aid` process (for the tests about the process itself)."""
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=120)
 
 
+@pytest.fixture
+def run(capfdbinary):
+    """`decision-aid ARGS` run in this process (tests/cli_support.py)."""
+    return lambda *args, stdin="": run_cli(capfdbinary, *args, stdin=stdin)
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_assess_json_gives_a_contract_shaped_assessment(example):
+def test_assess_json_gives_a_contract_shaped_assessment(example, run):
     done = run("assess", str(example), "--format", "json")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -41,14 +54,14 @@ def test_assess_json_gives_a_contract_shaped_assessment(example):
             assert set(reason) == {"rule_id", "effect", "explanation", "patient_explanation", "evidence"}
 
 
-def test_assess_text_is_a_readable_summary():
+def test_assess_text_is_a_readable_summary(run):
     done = run("assess", str(DATA / "cauda-equina.json"))
     assert done.returncode == 0
     assert "URGENT REFERRAL" in done.stdout and "emergency" in done.stdout.lower()
     assert "suspended: urgent referral" in done.stdout
 
 
-def test_assess_reads_standard_input():
+def test_assess_reads_standard_input(run):
     done = run("assess", "-", "--format", "json", stdin=json.dumps(VALID))
     assert done.returncode == 0
     assert json.loads(done.stdout)["options"]["decompression_alone"]["verdict"] == "worth_discussing"
@@ -76,27 +89,27 @@ def test_assess_reads_standard_input():
         ({"jurisdiction": "us"}, "jurisdiction"),
     ],
 )
-def test_invalid_input_exits_2_naming_the_field_without_traceback(patch, field):
+def test_invalid_input_exits_2_naming_the_field_without_traceback(patch, field, run):
     done = run("assess", "-", stdin=json.dumps({**VALID, **patch}))
     assert done.returncode == 2
     assert f"invalid input: {field}:" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-def test_a_missing_required_field_and_bad_json_exit_2():
+def test_a_missing_required_field_and_bad_json_exit_2(run):
     without_age = {k: v for k, v in VALID.items() if k != "age"}
     assert "age: required" in run("assess", "-", stdin=json.dumps(without_age)).stderr
     done = run("assess", "-", stdin="{not json")
     assert done.returncode == 2 and "not valid JSON" in done.stderr
 
 
-def test_a_missing_file_exits_2_naming_it():
+def test_a_missing_file_exits_2_naming_it(run):
     done = run("assess", "/nonexistent/patient.json")
     assert done.returncode == 2
     assert done.stderr == "error: cannot read /nonexistent/patient.json: No such file or directory\n"
 
 
-def test_batch_keeps_order_reports_bad_lines_and_goes_on(tmp_path):
+def test_batch_keeps_order_reports_bad_lines_and_goes_on(tmp_path, run):
     lines = [
         json.dumps(VALID),
         "{bad json",
@@ -127,13 +140,13 @@ def test_batch_through_the_process_pool_matches_single_assessments(tmp_path):
     patients = random_patients(300, seed=11)
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(p) + "\n" for p in patients))
-    done = run("batch", str(source), "--workers", "2")
+    done = process("batch", str(source), "--workers", "2")
     assert done.returncode == 0, done.stderr
     expected = [assess(p).model_dump_json() for p in patients]
     assert done.stdout.splitlines() == expected
 
 
-def test_schema_prints_the_input_json_schema():
+def test_schema_prints_the_input_json_schema(run):
     done = run("schema")
     assert done.returncode == 0
     schema = json.loads(done.stdout)
@@ -141,16 +154,35 @@ def test_schema_prints_the_input_json_schema():
     assert {"age", "back_pain", "leg_pain", "symptom_duration_weeks", "levels", "slip_grade"} <= set(schema["required"])
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_cli_does_not_import_streamlit():
     code = "import sys; from decision_aid.cli import main; main(['schema']); assert 'streamlit' not in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
-def test_non_utf8_input_and_a_directory_exit_2(tmp_path):
+def test_non_utf8_input_and_a_directory_exit_2(tmp_path, run):
     binary = tmp_path / "patient.json"
     binary.write_bytes(b"\xff\xfe{")
     done = run("assess", str(binary))
     assert done.returncode == 2 and "not UTF-8" in done.stderr
     done = run("assess", str(tmp_path))
     assert done.returncode == 2 and f"cannot read {tmp_path}" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- the real process: `python -m decision_aid`, its exit code and its pipes ----------------------
+
+
+@pytest.mark.slow  # a real interpreter each
+def test_the_module_runs_as_a_process_with_the_contracts_exit_codes(tmp_path):
+    done = process("assess", str(DATA / "grade1-degenerative-stenosis.json"), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["options"]["decompression_alone"]["verdict"] == "worth_discussing"
+    done = process("assess", "-", stdin=json.dumps({**VALID, "stenosis": "very"}))
+    assert done.returncode == 2 and "invalid input: stenosis:" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    done = process("assess", "/nonexistent/patient.json")
+    assert done.returncode == 2
+    assert done.stderr == "error: cannot read /nonexistent/patient.json: No such file or directory\n"
+    done = process("assess", str(DATA / "grade1-degenerative-stenosis.json"), "--format", "yaml")
+    assert done.returncode == 1 and "invalid choice" in done.stderr  # a usage error

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -24,6 +22,7 @@ from decision_aid.labels import OPTION_NAMES
 from decision_aid.models import parse_factors
 from decision_aid.patient_view import view_of
 from decision_aid.vocabulary import fields
+from tests.cli_support import run_cli
 from tests.strategies import patients
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
@@ -394,26 +393,20 @@ def test_write_handout_writes_only_the_file_asked_for(tmp_path):
     assert sorted(FONT_DIR.iterdir()) == fonts_before
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "decision_aid", "handout", *args], capture_output=True, text=True, timeout=180
-    )
-
-
-def test_the_command_line_writes_a_handout(tmp_path):
+def test_the_command_line_writes_a_handout(tmp_path, capfdbinary):
     out = tmp_path / "out.pdf"
-    done = run_cli(str(DATA / "grade1-degenerative-stenosis.json"), "-o", str(out))
+    done = run_cli(capfdbinary, "handout", str(DATA / "grade1-degenerative-stenosis.json"), "-o", str(out))
     assert done.returncode == 0, done.stderr
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF") and 1 <= len(pages(pdf)) <= 3
     assert "Decompression alone" in text_of(pdf)
 
 
-def test_the_command_line_names_the_bad_field_and_writes_nothing(tmp_path):
+def test_the_command_line_names_the_bad_field_and_writes_nothing(tmp_path, capfdbinary):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(EXAMPLES["grade1-degenerative-stenosis"] | {"slip_grade": 9}))
     out = tmp_path / "out.pdf"
-    done = run_cli(str(bad), "-o", str(out))
+    done = run_cli(capfdbinary, "handout", str(bad), "-o", str(out))
     assert done.returncode == 2
     assert "slip_grade" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()

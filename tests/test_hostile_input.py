@@ -14,6 +14,7 @@ import pytest
 from decision_aid import InputError, assess
 from decision_aid.json_text import MAX_INPUT_BYTES
 from decision_aid.models import input_schema, parse_factors
+from tests.cli_support import run_cli
 from tests.conftest import variant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,10 @@ def problems(data) -> dict[str, str]:
     return {p.field: p.message for p in caught.value.problems}
 
 
-def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "decision_aid", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=120
-    )
+@pytest.fixture
+def cli(capfdbinary):
+    """`decision-aid ARGS`, run in this process (tests/cli_support.py)."""
+    return lambda *args, stdin=b"": run_cli(capfdbinary, *args, stdin=stdin)
 
 
 # ---- 1. a repeated key is invalid input, never "the last one wins" ----------------------
@@ -45,11 +46,11 @@ def test_a_repeated_red_flag_is_refused_naming_the_key():
     assert "repeated key" in problems(text.encode())["cauda_equina_syndrome"]
 
 
-def test_the_cli_refuses_a_repeated_key_with_exit_2():
+def test_the_cli_refuses_a_repeated_key_with_exit_2(cli):
     text = "{" + BASE + ', "cauda_equina_syndrome": true, "cauda_equina_syndrome": false}'
     done = cli("assess", "-", stdin=text.encode())
     assert done.returncode == 2
-    assert b"cauda_equina_syndrome: repeated key" in done.stderr
+    assert "cauda_equina_syndrome: repeated key" in done.stderr
 
 
 def test_a_repeated_key_inside_a_nested_value_is_refused_too():
@@ -58,7 +59,7 @@ def test_a_repeated_key_inside_a_nested_value_is_refused_too():
 
 
 @pytest.mark.parametrize("relative", ["options/fusion.yaml", "teaching_cases/stenosis.yaml"])
-def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(kb, relative):
+def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(kb, relative, cli):
     path = kb / relative
     text = path.read_text(encoding="utf-8")
     # the first `id:` line of the file gains a twin right under it: YAML would keep the second
@@ -69,7 +70,7 @@ def test_rules_check_refuses_a_repeated_yaml_key_naming_file_and_key(kb, relativ
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     done = cli("rules", "check", "--dir", str(kb))
     assert done.returncode == 2, done.stdout + done.stderr
-    assert relative.encode() in done.stderr and b"repeated key 'id'" in done.stderr
+    assert relative in done.stderr and "repeated key 'id'" in done.stderr
 
 
 # ---- 7. bad values raise the input error, whatever they are --------------------------------
@@ -135,10 +136,10 @@ def test_a_long_unknown_field_name_is_quoted_short():
     assert len(field) <= 40 and found[field].startswith("unknown field")
 
 
-def test_the_cli_message_for_a_long_value_is_short():
+def test_the_cli_message_for_a_long_value_is_short(cli):
     text = "{" + BASE + ', "stenosis": "' + "x" * 500_000 + '"}'
     done = cli("assess", "-", stdin=text.encode())
-    assert done.returncode == 2 and len(done.stderr) < 500
+    assert done.returncode == 2 and len(done.stderr.encode()) < 500
 
 
 # ---- 11. messages that say what is wrong -------------------------------------------------------

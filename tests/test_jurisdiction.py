@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +16,10 @@ from decision_aid import DecisionAid, InputError, assess, default_aid
 from decision_aid.counterfactuals import what_would_change
 from decision_aid.handout_content import strip_marks
 from decision_aid.models import OPTIONS, parse_factors
+from tests.cli_support import run_cli
 from tests.conftest import variant
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
-CLI = [sys.executable, "-m", "decision_aid.cli"]
 WD, DWC, NADV, NA = "worth_discussing", "discuss_with_caution", "not_advised", "not_applicable"
 
 # clinical-reference.md, section 10: "an in-label disc replacement patient"
@@ -45,8 +43,10 @@ def reasons(patient: dict[str, Any], option: str, jurisdiction: str | None = Non
     return out
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+@pytest.fixture
+def run(capfdbinary):
+    """`decision-aid ARGS`, run in this process (tests/cli_support.py)."""
+    return lambda *args: run_cli(capfdbinary, *args)
 
 
 # ---- the examples of section 10 and of the issue --------------------------------------------
@@ -256,7 +256,7 @@ def test_only_the_words_differ_by_jurisdiction_never_the_condition_or_effects():
 # ---- the command line -------------------------------------------------------------------------
 
 
-def test_cli_assess_takes_the_jurisdiction():
+def test_cli_assess_takes_the_jurisdiction(run):
     us = run("assess", str(DATA / "in-label-disc-replacement.json"), "--jurisdiction", "us", "--format", "json")
     assert us.returncode == 0, us.stderr
     out = json.loads(us.stdout)
@@ -268,7 +268,7 @@ def test_cli_assess_takes_the_jurisdiction():
 
 
 @pytest.mark.parametrize("command", ["assess", "batch", "handout"])
-def test_cli_a_bad_jurisdiction_is_a_usage_error_naming_the_allowed_values(command, tmp_path):
+def test_cli_a_bad_jurisdiction_is_a_usage_error_naming_the_allowed_values(command, tmp_path, run):
     extra = ["-o", str(tmp_path / "out.pdf")] if command == "handout" else []
     done = run(command, str(DATA / "in-label-disc-replacement.json"), *extra, "--jurisdiction", "fr")
     assert done.returncode == 1
@@ -276,7 +276,7 @@ def test_cli_a_bad_jurisdiction_is_a_usage_error_naming_the_allowed_values(comma
     assert not (tmp_path / "out.pdf").exists()
 
 
-def test_cli_a_patient_file_naming_the_jurisdiction_is_invalid_input(tmp_path):
+def test_cli_a_patient_file_naming_the_jurisdiction_is_invalid_input(tmp_path, run):
     path = tmp_path / "patient.json"
     path.write_text(json.dumps({**IN_LABEL, "jurisdiction": "us"}))
     done = run("assess", str(path))
@@ -284,7 +284,7 @@ def test_cli_a_patient_file_naming_the_jurisdiction_is_invalid_input(tmp_path):
     assert "jurisdiction: unknown field" in done.stderr
 
 
-def test_cli_batch_assesses_every_line_under_the_jurisdiction(tmp_path):
+def test_cli_batch_assesses_every_line_under_the_jurisdiction(tmp_path, run):
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(json.dumps(p) for p in (IN_LABEL, FAILED_DYNESYS)) + "\n")
     done = run("batch", str(source), "-o", str(tmp_path / "out.jsonl"), "--jurisdiction", "us")
@@ -295,7 +295,7 @@ def test_cli_batch_assesses_every_line_under_the_jurisdiction(tmp_path):
     assert lines[1]["options"]["revision_surgery"]["verdict"] == WD
 
 
-def test_cli_handout_takes_the_jurisdiction(tmp_path):
+def test_cli_handout_takes_the_jurisdiction(tmp_path, run):
     out = tmp_path / "handout.pdf"
     done = run("handout", str(DATA / "in-label-disc-replacement.json"), "-o", str(out), "--jurisdiction", "us")
     assert done.returncode == 0, done.stderr

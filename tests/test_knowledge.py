@@ -9,6 +9,7 @@ import yaml
 
 from decision_aid.knowledge import load
 from decision_aid.models import OPTIONS
+from tests.cli_support import run_cli
 from tests.conftest import edit_rule, knowledge_problems
 
 
@@ -78,9 +79,9 @@ def test_rules_check_command_exits_0_on_the_shipped_rules_and_proves_the_two_rea
     assert int(proved[1].replace(",", "")) > 1000  # every red flag, finding and rule was run on its grid
 
 
-def test_rules_check_command_exits_2_with_problems(kb):
+def test_rules_check_command_exits_2_with_problems(kb, capfdbinary):
     edit_rule(kb, "options/fusion.yaml", "fusion.smoking", evidence=["nope"])
-    broken = subprocess.run([*RULES_CHECK, "--dir", str(kb)], capture_output=True, text=True)
+    broken = run_cli(capfdbinary, "rules", "check", "--dir", str(kb))  # in this process (tests/cli_support.py)
     assert broken.returncode == 2
     assert "options/fusion.yaml: fusion.smoking: unknown citation id 'nope'" in broken.stderr
     assert "Traceback" not in broken.stderr
