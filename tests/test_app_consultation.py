@@ -97,8 +97,42 @@ def card(at: AppTest, option: str) -> str:
     return text
 
 
-def test_first_visit_asks_for_the_required_answers():
+# Pages that tests only read (no click, no value set, no rerun) are run once for the module and
+# shared; a test that changes the page starts its own.
+
+
+@pytest.fixture(scope="module")
+def first_visit() -> AppTest:
+    """The page as first opened."""
+    return start()
+
+
+@pytest.fixture(scope="module")
+def assessed() -> AppTest:
+    """FORM filled in and assessed."""
     at = start()
+    fill(at, FORM)
+    return submit(at)
+
+
+@pytest.fixture(scope="module")
+def urgent() -> AppTest:
+    """FORM with cauda equina syndrome, assessed."""
+    at = start()
+    fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
+    return submit(at)
+
+
+@pytest.fixture(scope="module")
+def stenosis_not_known() -> AppTest:
+    """FORM with the stenosis not known, assessed."""
+    at = start()
+    fill(at, {**FORM, "stenosis": NOT_KNOWN})
+    return submit(at)
+
+
+def test_first_visit_asks_for_the_required_answers(first_visit: AppTest):
+    at = first_visit
     assert any("Answer the required questions" in i.value for i in at.info)
     assert not cards(at)  # no cards before an assessment
 
@@ -112,10 +146,10 @@ def form_values(at: AppTest) -> dict[str, Any]:
     }
 
 
-def test_nothing_unasked_is_assumed():
+def test_nothing_unasked_is_assumed(first_visit: AppTest):
     """Every nullable field starts not known; required and explicitly asked ones start empty; only a
     contract default that is a real answer (activity level, previous fusion) starts as the answer."""
-    at = start()
+    at = first_visit
     values = form_values(at)
     for name, spec in fields().items():
         if spec.nullable:
@@ -189,12 +223,12 @@ def test_slip_type_follows_the_grade():
     assert at.selectbox(key="factor_slip_type").value == "none"  # degenerative needs a slip
 
 
-def test_every_input_has_help_text():
+def test_every_input_has_help_text(first_visit: AppTest):
     # in its group's one "Help: ..." expander (one tab stop a group), never a help icon on each input
     from app_pages.ui import md
     from decision_aid.form import help_text
 
-    at = start()
+    at = first_visit
     shown = " ".join(m.value for e in at.expander if e.label.startswith("Help: ") for m in e.markdown)
     for kind in ("number_input", "selectbox", "radio"):
         for widget in getattr(at, kind):
@@ -203,20 +237,16 @@ def test_every_input_has_help_text():
                 assert md(help_text(widget.key.removeprefix("factor_"))) in shown, widget.key
 
 
-def test_verdicts_at_a_glance_match_assess():
-    at = start()
-    fill(at, FORM)
-    submit(at)
+def test_verdicts_at_a_glance_match_assess(assessed: AppTest):
+    at = assessed
     (glance,) = [m for m in markdown(at) if "da-glance" in m]
     tiles = glance.split("class='da-tile'")[1:]
     for (option, result), tile in zip(assess(PATIENT).options.items(), tiles, strict=True):
         assert OPTION_NAMES[option] in tile and VERDICT_WORDS[result.verdict] in tile
 
 
-def test_verdicts_shown_match_assess():
-    at = start()
-    fill(at, FORM)
-    submit(at)
+def test_verdicts_shown_match_assess(assessed: AppTest):
+    at = assessed
     expected = assess(PATIENT)
     for option, result in expected.options.items():
         text = card(at, option)
@@ -243,10 +273,8 @@ def test_reasons_citations_and_what_would_change_it_are_shown():
     assert "Missing information" in shown
 
 
-def test_plain_language_tab_uses_the_patient_explanations():
-    at = start()
-    fill(at, FORM)
-    submit(at)
+def test_plain_language_tab_uses_the_patient_explanations(assessed: AppTest):
+    at = assessed
     shown = "\n".join(markdown(at))
     expected = assess(PATIENT)
     for result in expected.options.values():
@@ -263,14 +291,12 @@ def patient_tab(at: AppTest) -> Any:
     return tab
 
 
-def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
+def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid(assessed: AppTest):
     view = view_of(default_aid().knowledge)
     factors = parse_factors(PATIENT)
     expected = assess(factors)
     comparison = view.comparison(expected, factors)
-    at = start()
-    fill(at, FORM)
-    submit(at)
+    at = assessed
     tab = patient_tab(at)
     text = "\n".join(m.value for m in tab.markdown).replace("\\", "")
     assert view.statements.decision.split(".")[0] in text
@@ -296,11 +322,9 @@ def test_patient_tab_shows_the_decision_the_condition_and_the_option_grid():
     assert any(view.statements.safety_net.signs[0].split(",")[0] in e.value for e in tab.error)
 
 
-def test_patient_tab_for_a_red_flag_shows_only_the_urgent_message_and_the_safety_net():
+def test_patient_tab_for_a_red_flag_shows_only_the_urgent_message_and_the_safety_net(urgent: AppTest):
     view = view_of(default_aid().knowledge)
-    at = start()
-    fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
-    submit(at)
+    at = urgent
     tab = patient_tab(at)
     text = "\n".join(m.value for m in tab.markdown).replace("\\", "")
     urgent = view.statements.urgent
@@ -370,10 +394,8 @@ def test_the_handout_download_offers_a_pdf_with_the_patients_ratings(monkeypatch
     assert "patient_values" not in at.session_state  # a new patient starts unrated
 
 
-def test_red_flag_banner_stops_the_elective_view():
-    at = start()
-    fill(at, {**FORM, "cauda_equina_syndrome": "yes"})
-    submit(at)
+def test_red_flag_banner_stops_the_elective_view(urgent: AppTest):
+    at = urgent
     banner = "\n".join(e.value for e in at.error)
     assert "Urgent referral" in banner
     for alert in assess({**PATIENT, "cauda_equina_syndrome": True}).alerts:
@@ -625,10 +647,8 @@ def test_a_file_that_leaves_out_what_the_form_asks_gets_the_contracts_defaults()
         assert VERDICT_WORDS[result.verdict] in card(at, option)
 
 
-def test_a_verdict_an_unknown_could_change_says_so_on_its_card():
-    at = start()
-    fill(at, {**FORM, "stenosis": NOT_KNOWN})
-    submit(at)
+def test_a_verdict_an_unknown_could_change_says_so_on_its_card(stenosis_not_known: AppTest):
+    at = stenosis_not_known
     patient = {k: v for k, v in PATIENT.items() if k != "stenosis"}
     expected = assess(patient)
     changed_by = {o for item in expected.missing_information if item.field == "stenosis" for o in item.options}
@@ -673,8 +693,8 @@ def test_the_patient_survives_a_visit_to_another_page():
     assert card(at, "fusion")
 
 
-def test_footer_names_the_knowledge_version():
-    at = start()
+def test_footer_names_the_knowledge_version(first_visit: AppTest):
+    at = first_visit
     assert any("Knowledge version" in c.value and "does not replace" in c.value for c in at.caption)
 
 
@@ -686,11 +706,9 @@ def tiles(at: AppTest) -> dict[str, str]:
     return {names[html.unescape(name)]: html.unescape(why) for name, why in found}
 
 
-def test_tiles_name_the_reasons_by_the_rules_labels():
+def test_tiles_name_the_reasons_by_the_rules_labels(assessed: AppTest):
     knowledge = default_aid().knowledge
-    at = start()
-    fill(at, FORM)
-    submit(at)
+    at = assessed
     shown = tiles(at)
     assert set(shown) == set(OPTION_NAMES)
     assessment = assess(PATIENT)
@@ -703,13 +721,13 @@ def test_tiles_name_the_reasons_by_the_rules_labels():
     assert "stability not assessed" not in shown["fusion"].replace("slip, stability not assessed", "")
 
 
-def test_an_unknown_that_could_change_a_not_advised_is_not_shown_as_a_contraindication():
+def test_an_unknown_that_could_change_a_not_advised_is_not_shown_as_a_contraindication(
+    stenosis_not_known: AppTest,
+):
     """Issue 9, item 4: with stenosis not known, no red 'against: nothing indicates it' and no
     'Not advised for you'; the verdict itself stays the contract's."""
     view = view_of(default_aid().knowledge)
-    at = start()
-    fill(at, {**FORM, "stenosis": NOT_KNOWN})
-    submit(at)
+    at = stenosis_not_known
     patient = {k: v for k, v in PATIENT.items() if k != "stenosis"}
     expected = assess(patient)
     changed_by = {o for item in expected.missing_information if item.field == "stenosis" for o in item.options}
