@@ -1,14 +1,14 @@
 """A patient-file load that a late rerun cannot undo (the Consultation page).
 
-Each uploaded file (by its file_id) is loaded once: a rerun that sends the same upload again
-never reloads it (which would reset what was typed since). A rerun the browser sent before it
-had received the load (on a busy machine the rerun that opened the upload popover can arrive
-after the load's own) carries the form as it was before the load, and the popover open: the
-page then keeps the loaded answers and the popover closed, so the load's message, shown
-outside the popover, stays in view. Such a late rerun is recognised by its answers: every
-answer that the load changed is back at its value from before the load. The watch ends with
-the first rerun that carries the loaded answers (the browser has the load; requests arrive in
-order, so no earlier one can follow).
+Each uploaded file (by its file_id) is loaded once: a rerun that sends the same upload again, or an
+earlier one, never reloads it (which would reset what was typed since, or bring back the patient
+before). A rerun the browser sent before it had the load (on a busy machine one can reach the
+server after the load's own: the popover's, or the one that empties the upload box before the new
+file) carries the form as it was before the load, and the popover open: the page then keeps the
+loaded answers and the popover closed, so the load's message, shown outside the popover, stays in
+view. Such a late rerun is recognised by its answers: every answer that the load changed is back
+at its value from before the load. The watch ends with the first rerun that carries the loaded
+answers (the browser has the load).
 
 Only answers and the file's id are kept, in this browser session; nothing is written anywhere.
 """
@@ -23,7 +23,8 @@ import streamlit as st
 from app_pages import patient_tab
 from app_pages.consultation_form import answers, set_answers
 
-SEEN = "load_guard_file_id"  # the file_id of the last upload handled (loaded or refused)
+SEEN = "load_guard_file_ids"  # the file_ids of the uploads handled (loaded or refused), latest last
+REMEMBERED = 100  # of them, in one browser session
 WATCH = "load_guard_watch"  # what the last load changed, until the browser shows it
 
 
@@ -35,11 +36,13 @@ class _Watch:
 
 
 def first_time(upload: Any) -> bool:
-    """True the first time this upload is handled, and it is remembered; False for the same file again."""
+    """True the first time this upload is handled, and it is remembered; False for a file handled before
+    (a late rerun may carry an earlier upload: it must not load that patient again)."""
     file_id = getattr(upload, "file_id", None)
-    if file_id is not None and st.session_state.get(SEEN) == file_id:
+    seen = st.session_state.setdefault(SEEN, [])
+    if file_id in seen:
         return False
-    st.session_state[SEEN] = file_id
+    seen[:] = [*seen[-(REMEMBERED - 1) :], file_id]
     return True
 
 

@@ -116,14 +116,13 @@ def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bo
         idle(page)
     else:
         # The file goes up over HTTP first and its rerun starts after that; the page closes the
-        # popover when the load has run, so wait for that (under load it can take seconds) before
-        # anything else: a key press during the upload's rerun could send stale widget values.
-        # On a busy machine the rerun that opened the popover can land after the load's and reopen
-        # it, so the load's own message also counts as done.
+        # popover when the load has run and keeps it closed should a late rerun (the one that opened
+        # it, on a busy machine) arrive after the load's (app_pages/load_guard.py): wait for the
+        # popover to close and the load's own message (under load it can take seconds) before anything else.
         page.wait_for_function(
             """name => !document.querySelector("[data-testid='stPopoverBody']")
-                || document.body.innerText.includes("Loaded " + name)
-                || document.body.innerText.includes("Could not load " + name)""",
+                && (document.body.innerText.includes("Loaded " + name)
+                    || document.body.innerText.includes("Could not load " + name))""",
             arg=name,
             timeout=60_000,
         )

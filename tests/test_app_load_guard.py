@@ -91,3 +91,17 @@ def test_a_new_file_is_loaded_as_usual_after_a_guarded_one():
     upload(at, "first-again.json", json.dumps(FIRST).encode())  # a new upload: a new file_id
     assert messages(at) == [("success", "Loaded first-again.json.")]
     assert form_values(at) == first
+
+
+def test_an_earlier_upload_sent_late_does_not_bring_the_earlier_patient_back():
+    at = start()
+    upload(at, "first.json", json.dumps(FIRST).encode())
+    first_id = at.session_state["upload"].file_id
+    upload(at, "second.json", json.dumps(SECOND).encode())
+    second = form_values(at)
+    at.number_input(key="factor_age").set_value(SECOND["age"]).run()  # the browser has the load
+    resend(at, first_id, "first.json", json.dumps(FIRST).encode())  # a late rerun still holding it
+    at.run()
+    assert not at.exception
+    assert form_values(at) == second
+    assert messages(at) == [("success", "Loaded second.json.")]
