@@ -23,19 +23,19 @@ def heatmap(matrix: Mapping[str, Mapping[str, int]], labels: Mapping[str, str], 
     """A transition matrix: rows are the old verdicts, columns the new, each cell its count; cells off
     the diagonal (patients who move) are shaded by count, the diagonal in grey."""
     keys = list(matrix)
-    cell, left, top = 92, 150, 64
-    width, height = left + cell * len(keys) + 8, top + cell * len(keys) + 8
+    wide, high, left, top = 100, 48, 128, 64  # two matrices side by side on a 72rem page
+    width, height = left + wide * len(keys) + 8, top + high * len(keys) + 8
     peak = max((matrix[a][b] for a in keys for b in keys if a != b), default=0)
     parts = [_open(width, height, title)]
-    parts.append(_text(left + cell * len(keys) / 2, 14, "after (new rules)", anchor="middle", bold=True))
+    parts.append(_text(left + wide * len(keys) / 2, 14, "after (new rules)", anchor="middle", bold=True))
     parts.append(_text(8, top - 8, "before (old rules)", bold=True))
     for j, key in enumerate(keys):
-        parts.append(_text(left + cell * j + cell / 2, top - 26, labels.get(key, key), anchor="middle", size=11))
+        parts.append(_text(left + wide * j + wide / 2, top - 26, labels.get(key, key), anchor="middle", size=11))
     for i, row in enumerate(keys):
-        parts.append(_text(left - 6, top + cell * i + cell / 2 + 4, labels.get(row, row), anchor="end", size=11))
+        parts.append(_text(left - 6, top + high * i + high / 2 + 4, labels.get(row, row), anchor="end", size=11))
         for j, col in enumerate(keys):
             count = matrix[row][col]
-            x, y = left + cell * j, top + cell * i
+            x, y = left + wide * j, top + high * i
             if row == col:
                 fill, ink = "#eceff1", "#263238"
             elif count:
@@ -45,9 +45,9 @@ def heatmap(matrix: Mapping[str, Mapping[str, int]], labels: Mapping[str, str], 
             else:
                 fill, ink = "#ffffff", "#757575"
             parts.append(
-                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" stroke="#b0bec5"/>'
+                f'<rect x="{x}" y="{y}" width="{wide - 2}" height="{high - 2}" fill="{fill}" stroke="#b0bec5"/>'
             )
-            parts.append(_text(x + cell / 2, y + cell / 2 + 5, f"{count:,}", anchor="middle", ink=ink, bold=row != col))
+            parts.append(_text(x + wide / 2, y + high / 2 + 5, f"{count:,}", anchor="middle", ink=ink, bold=row != col))
     parts.append("</svg>")
     return "".join(parts)
 
