@@ -12,6 +12,8 @@ random valid patients, on one warm process unless said otherwise:
   page's download does, over the examples and 60 random patients (budget: median < 0.5 s
   of CPU, which other work on the machine does not inflate as it does the time waited);
 - a 10,000-patient batch on every core (budget: < 60 s);
+- the cohort runner over 100,000 patients (`--cohort N`), locally and on a 2-worker Dask
+  LocalCluster (budgets: at least 80 % of the batch figure; Dask within 30 % of local);
 - `decision-aid assess` as a new process (budget: < 1 s);
 - `decision-aid rules diff` over the default cohort, both jurisdictions (budget: < 60 s;
   decision_aid.governance.bench);
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cds", type=int, default=1000, help="CDS Hooks patient-view calls (default 1000; 0: skip)")
     parser.add_argument(
         "--rules-diff", type=int, default=10_000, help="random patients in the rules diff's cohort (0: skip)"
+    )
+    parser.add_argument(
+        "--cohort", type=int, default=100_000, help="patients in the cohort runner runs (default 100000; 0: skip)"
     )
     parser.add_argument("--seed", type=int, default=20261122)
     args = parser.parse_args(argv)
@@ -105,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     failures += _report(
         f"batch of {args.batch:,} patients, all cores", f"{seconds:.1f} s ({args.batch / seconds:,.0f}/s)", seconds < 60
     )
+    if args.cohort:
+        from decision_aid.cohorts.bench import cohort_figures
+
+        failures += cohort_figures(args.cohort, args.seed, args.batch / seconds, _report)
 
     cold = _cold_start_seconds(examples[0] if examples else random_patients(1, args.seed)[0])
     failures += _report("`decision-aid assess` cold start", f"median {cold:.2f} s", cold < 1)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 def test_benchmark_prints_every_budget_figure():
     done = subprocess.run(
-        [sys.executable, "-m", "decision_aid.bench", "--patients", "20", "--batch", "250", "--handouts", "3"],
+        [sys.executable, "-m", "decision_aid.bench", *"--patients 20 --batch 250 --handouts 3 --cohort 300".split()],
         capture_output=True,
         text=True,
         timeout=600,
@@ -25,5 +25,7 @@ def test_benchmark_prints_every_budget_figure():
         "patient handout PDF",
         "batch of 250 patients",
         "cold start",
+        "cohort runner, 300 patients, all cores",
+        "cohort runner, Dask LocalCluster",
     ):
         assert figure in done.stdout, figure

@@ -115,6 +115,7 @@ def _connect(address: str, spill_to: Path | None, stack: ExitStack) -> Any:
         "distributed.worker.http.routes": ["distributed.http.health"],
         "distributed.worker.memory.target": False,
         "distributed.worker.memory.spill": False,
+        "distributed.worker.profile.enabled": False,  # stack sampling every 10 ms costs time and shows nothing here
     }
     options: dict[str, Any] = {}
     if spill_to is not None:
