@@ -131,3 +131,21 @@ def test_the_knowledge_base_page_shows_the_change_log_and_the_verdict_changes():
     assert "| before ↓ / after → |" not in text
     at.toggle(key="kb_changes_in_full").set_value(True).run()
     assert "| before ↓ / after → |" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.slow  # builds a wheel with pip
+def test_the_wheel_ships_the_change_log_the_diff_summary_and_the_examples(tmp_path):
+    import sys
+    import zipfile
+
+    root = rules_dir().parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(root)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("decision_aid-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {f"decision_aid/rules/{n}" for n in (changelog.CHANGELOG, changelog.SUMMARY_MD, changelog.SUMMARY_JSON)}
+    wanted |= {f"decision_aid/examples/{p.name}" for p in (root / "examples").glob("*.json")}
+    assert wanted <= names, wanted - names
