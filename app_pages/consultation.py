@@ -176,9 +176,9 @@ def _load_file() -> None:
         outcome = _unreadable(name, error)
     else:
         _start_patient(values)
-        load_guard.watch(before, dict(answers()))
         st.session_state[ASSESSED] = True
         outcome = ("success", f"Loaded {name}.{_saved_under(saved_under)}")
+    load_guard.watch(before, dict(answers()), upload=upload, upload_key="upload", loaded=outcome[0] == "success")
     st.session_state[LOAD_MESSAGE] = outcome
     st.session_state[LOAD_POPOVER] = False  # closed, so the message below it is seen
 

@@ -105,3 +105,20 @@ def test_an_earlier_upload_sent_late_does_not_bring_the_earlier_patient_back():
     assert not at.exception
     assert form_values(at) == second
     assert messages(at) == [("success", "Loaded second.json.")]
+
+
+def test_a_late_rerun_after_a_refused_file_keeps_its_message_in_view():
+    at = start()
+    upload(at, "first.json", json.dumps(FIRST).encode())
+    first = form_values(at)
+    at.session_state["load_popover"] = True
+    upload(at, "bad.json", b'{"age": 200, "back_pain": true}')
+    ((kind, message),) = messages(at)
+    assert kind == "error" and message.startswith("Could not load bad.json: ")
+    at.session_state["load_popover"] = True  # the late rerun: popover open, upload box empty
+    at.file_uploader(key="upload").clear()
+    at.run()
+    assert not at.exception
+    assert at.session_state["load_popover"] is False
+    assert messages(at) == [(kind, message)]
+    assert form_values(at) == first

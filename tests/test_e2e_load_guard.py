@@ -80,19 +80,34 @@ def page(browser: Any, app_url: str, late: LateRerun) -> Iterator[Any]:
     context.close()
 
 
-def test_a_rerun_sent_before_the_load_and_arriving_after_it_changes_nothing(page: Any, sync_api: Any, late):
-    load(page, FIRST, "first.json")
+def upload_late(page: Any, late: LateRerun, name: str, content: bytes, message: str, sync_api: Any) -> None:
+    """Give the popover a file while the rerun that empties its upload box is held back; release that
+    rerun once the page has shown `message` (the load's own rerun is over)."""
     late.armed = True
     page.get_by_role("button", name="Load patient file").click()
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-        files=[{"name": "second.json", "mimeType": "application/json", "buffer": json.dumps(SECOND).encode()}]
+        files=[{"name": name, "mimeType": "application/json", "buffer": content}]
     )
-    sync_api.expect(page.get_by_text("Loaded second.json.")).to_be_visible(timeout=60_000)
+    sync_api.expect(page.get_by_text(message)).to_be_visible(timeout=60_000)
     idle(page)
     assert late.held, "no rerun was held back"
-    late.release()  # it carries the first patient's form, the popover open and an empty upload box
+    late.release()  # it carries the form as it was, the popover open and an empty upload box
     settle(page, grace_ms=3_000)
+
+
+def test_a_rerun_sent_before_the_load_and_arriving_after_it_changes_nothing(page: Any, sync_api: Any, late):
+    load(page, FIRST, "first.json")
+    upload_late(page, late, "second.json", json.dumps(SECOND).encode(), "Loaded second.json.", sync_api)
     sync_api.expect(page.locator(POPOVER)).to_be_hidden()
     sync_api.expect(page.get_by_text("Loaded second.json.")).to_be_visible()
     assert page.get_by_role("spinbutton", name="Age (years)").input_value() == str(SECOND["age"])
     assert_cards(page, assess(SECOND))
+
+
+def test_after_a_refused_file_the_late_rerun_leaves_its_message_in_view(page: Any, sync_api: Any, late):
+    load(page, FIRST, "first.json")
+    upload_late(page, late, "bad.json", b'{"age": 200, "back_pain": true}', "Could not load bad.json", sync_api)
+    sync_api.expect(page.locator(POPOVER)).to_be_hidden()
+    sync_api.expect(page.locator(".da-message-error")).to_be_visible()
+    assert page.get_by_role("spinbutton", name="Age (years)").input_value() == str(FIRST["age"])
+    assert_cards(page, assess(FIRST))
