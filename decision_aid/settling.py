@@ -26,7 +26,6 @@ none is named by its label.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,8 +146,3 @@ def _stops(knowledge: Knowledge, rule: Compiled, values: dict[str, Any], names: 
 
 def _candidates(knowledge: Knowledge, name: str) -> list[Any]:
     return candidate_values(fields()[name], knowledge.thresholds.get(name, set()))
-
-
-def settled_fields(settlers_: Iterable[Settler]) -> set[str]:
-    """Every field some caution rests on."""
-    return {name for s in settlers_ for name in s.fields}
