@@ -13,7 +13,8 @@ import pytest
 from decision_aid import assess, default_aid
 from decision_aid.consultation import consult
 from decision_aid.handout import handout_content
-from decision_aid.letter import clinic_letter
+from decision_aid.labels import OPTION_NAMES
+from decision_aid.letter import clinic_letter, label
 from decision_aid.models import PatientFactors, parse_factors
 from decision_aid.patient_view import view_of
 from decision_aid.reading import fired_rules
@@ -139,23 +140,36 @@ def test_the_card_names_the_test_that_would_settle_a_caution():
 @pytest.mark.slow
 def test_every_caution_resting_on_an_unknown_names_its_test_over_the_frozen_patients():
     """Over the 2,000 frozen patients: the cautions that rest on an unknown answer (found by brute force)
-    are exactly those named, and the letter names each one's test; the patient text says it in words."""
+    are exactly those named; the card and the letter name each one's test beside it (the letter in the
+    option's line where the caution decides the verdict, else in its next steps); the patient text says
+    it in words."""
     patients = [json.loads(line) for line in FROZEN.read_text().splitlines()]
     named_patients = films_without_missing = 0
     for patient in patients:
         expected = oracle(patient)
-        factors = parse_factors(patient)
-        assessment = AID.assess(factors)
-        found = settlers(KNOWLEDGE, factors, assessment)
+        result = consult(patient, AID)
+        factors, assessment = result.patient, result.assessment
+        found = result.settlers
         assert {r: set(s.fields) for r, s in found.items()} == expected, patient
         if not found:
             continue
         named_patients += 1
-        letter = clinic_letter(assessment, KNOWLEDGE, factors)
+        lines = {line.split(":")[0][2:]: line for line in result.letter.splitlines() if line.startswith("- ")}
+        steps = result.letter.split("\nNext steps:\n", 1)[1]
         missing = {m.field for m in assessment.missing_information}
-        for settler in found.values():
-            for test in settler.tests:
-                assert (test[:1].upper() + test[1:]) in letter or test in letter, (patient, test)
+        for option, verdict in assessment.options.items():
+            for reason in verdict.reasons:
+                settler = found.get(reason.rule_id)
+                if reason.effect != "cautions" or settler is None:
+                    continue
+                assert all(t.lower() in result.settles[reason.rule_id].lower() for t in settler.tests if t)  # card
+                name = label(reason, KNOWLEDGE, assessment.jurisdiction)
+                if verdict.verdict == "discuss_with_caution":
+                    assert settle_sentence(settler, f"the {name}") in lines[OPTION_NAMES[option]], patient
+                elif not set(settler.fields) <= missing:
+                    assert f"“{name}” (" in steps and settle_sentence(settler, "")[:-2] in steps, patient
+                else:  # missing information names its test as a next step already
+                    assert all(t[:1].upper() + t[1:] in steps for t in settler.tests if t), patient
         films_without_missing += any(FILMS in s.tests and not set(s.fields) & missing for s in found.values())
         for option in VIEW.comparison(assessment, factors).options:
             for reason in option.reasons:
