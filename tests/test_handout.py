@@ -38,8 +38,10 @@ def pdf_of(name: str, with_values: bool = False) -> bytes:
     return build_handout(EXAMPLES[name], VALUES if with_values else None, CREATED)
 
 
-def pages(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+@cache
+def pages(pdf: bytes) -> tuple[str, ...]:
+    """Each page's text (extracted once per PDF: several tests read the same handout)."""
+    return tuple(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def flat(text: str) -> str:
