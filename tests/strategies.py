@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -31,11 +32,18 @@ def values_of(spec: FieldSpec) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), base) if spec.nullable else base
 
 
+@functools.cache
+def _field_values() -> dict[str, st.SearchStrategy[Any]]:
+    """Each field's strategy, built once (building ~40 strategies for every example cost as much
+    as drawing from them)."""
+    return {name: values_of(spec) for name, spec in fields().items()}
+
+
 @st.composite
 def patients(draw: st.DrawFn, red_flags: bool | None = False, version_2: bool = True) -> dict[str, Any]:
     """A valid patient dict. red_flags: False = none, True = at least one, None = either.
     version_2=False: a version-1 patient (none of the fields the contract's version 2 adds)."""
-    out = {name: draw(values_of(spec)) for name, spec in fields().items()}
+    out = {name: draw(values) for name, values in _field_values().items()}
     out["symptom_duration_weeks"] = draw(st.integers(0, 600))
     out["conservative_care_weeks"] = draw(st.integers(0, out["symptom_duration_weeks"]))
     if out["slip_grade"] == 0:

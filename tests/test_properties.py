@@ -216,32 +216,45 @@ def test_missing_information_lists_only_unknown_fields_in_order(patient):
     assert keys == sorted(keys)
 
 
+def largest(steps: range, allowed) -> int:
+    """The largest step of `steps` whose result is allowed (0 if none is): a change is drawn within
+    it, instead of drawn from all of `steps` and filtered (the allowed steps are a prefix of them)."""
+    return max((step for step in steps if allowed(step)), default=0)
+
+
 @SETTINGS
-@given(patients(), st.integers(1, 70))
-def test_lower_t_score_never_improves_dynamic_stabilisation(patient, drop_tenths):
+@given(patients(), st.data())
+def test_lower_t_score_never_improves_dynamic_stabilisation(patient, data):
     assume("bone_density_t_score" in patient)
-    lower = round(patient["bone_density_t_score"] - drop_tenths / 10, 1)
-    assume(lower >= -7)
+    t_score = patient["bone_density_t_score"]
+    room = largest(range(1, 71), lambda tenths: round(t_score - tenths / 10, 1) >= -7)
+    assume(room >= 1)
+    drop_tenths = data.draw(st.integers(1, room), label="drop_tenths")
+    lower = round(t_score - drop_tenths / 10, 1)
     before = verdicts(patient)["dynamic_stabilisation"]
     after = verdicts({**patient, "bone_density_t_score": lower})["dynamic_stabilisation"]
     assert no_better(after, before)
 
 
 @SETTINGS
-@given(patients(), st.integers(1, 4))
-def test_higher_slip_grade_never_improves_dynamic_stabilisation(patient, raise_by):
-    assume(patient["slip_grade"] >= 1 and patient["slip_grade"] + raise_by <= 5)
+@given(patients(), st.data())
+def test_higher_slip_grade_never_improves_dynamic_stabilisation(patient, data):
+    assume(1 <= patient["slip_grade"] <= 4)
+    raise_by = data.draw(st.integers(1, 5 - patient["slip_grade"]), label="raise_by")
     before = verdicts(patient)["dynamic_stabilisation"]
     after = verdicts({**patient, "slip_grade": patient["slip_grade"] + raise_by})["dynamic_stabilisation"]
     assert no_better(after, before)
 
 
 @SETTINGS
-@given(patients(), st.integers(1, 600))
-def test_larger_cobb_angle_never_improves_dynamic_stabilisation(patient, raise_tenths):
+@given(patients(), st.data())
+def test_larger_cobb_angle_never_improves_dynamic_stabilisation(patient, data):
     assume("scoliosis_cobb_deg" in patient)
-    larger = round(patient["scoliosis_cobb_deg"] + raise_tenths / 10, 1)
-    assume(larger <= 120)
+    cobb = patient["scoliosis_cobb_deg"]
+    room = largest(range(1, 601), lambda tenths: round(cobb + tenths / 10, 1) <= 120)
+    assume(room >= 1)
+    raise_tenths = data.draw(st.integers(1, room), label="raise_tenths")
+    larger = round(cobb + raise_tenths / 10, 1)
     before = verdicts(patient)["dynamic_stabilisation"]
     after = verdicts({**patient, "scoliosis_cobb_deg": larger})["dynamic_stabilisation"]
     assert no_better(after, before)
