@@ -123,13 +123,12 @@ def test_python_values_with_no_json_equivalent_are_rejected():
     assert "not a JSON value" in found["bmi"]
 
 
-def test_a_byte_order_mark_is_accepted_in_a_file(tmp_path):
-    import subprocess
-    import sys
+def test_a_byte_order_mark_is_accepted_in_a_file(tmp_path, capfdbinary):
+    from tests.cli_support import run_cli
 
     path = tmp_path / "patient.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(BASE).encode())
-    done = subprocess.run([sys.executable, "-m", "decision_aid", "assess", str(path)], capture_output=True, text=True)
+    done = run_cli(capfdbinary, "assess", str(path))  # the command line, in this process
     assert done.returncode == 0, done.stderr
 
 
