@@ -157,10 +157,22 @@ def test_any_patients_handout_has_one_to_three_pages(patient, values):
 # ---- the type size, found without drawing every page many times ---------------------------
 
 
+# Drawing every page group at three scales takes most of a second a patient: the quick set checks
+# the two most crowded sheets (they run over a page), the urgent one and the README's example; the
+# other examples are checked in the full run.
+QUICK_LAYOUT_CHECKS = {"cauda-equina", "grade1-degenerative-stenosis"}
+
+
 @pytest.mark.parametrize(
     ("patient", "values"),
-    [*((EXAMPLES[name], None) for name in sorted(EXAMPLES)), (ALL_MAXIMUM, VALUES), (LONGEST_FIRST_PAGE, None)],
-    ids=[*sorted(EXAMPLES), "all maximum", "longest first page"],
+    [
+        *(
+            pytest.param(EXAMPLES[name], None, id=name, marks=() if name in QUICK_LAYOUT_CHECKS else pytest.mark.slow)
+            for name in sorted(EXAMPLES)
+        ),
+        pytest.param(ALL_MAXIMUM, VALUES, id="all maximum"),
+        pytest.param(LONGEST_FIRST_PAGE, None, id="longest first page"),
+    ],
 )
 def test_the_height_worked_out_for_each_page_is_the_height_drawn(patient, values):
     """The type-size search asks for each page group's height at several scales; the layout works
