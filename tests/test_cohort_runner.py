@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
@@ -208,3 +209,23 @@ def test_a_worker_that_keeps_dying_fails_the_run_clearly_and_writes_nothing(tmp_
                 write_parquet(outcomes, target, kill_once)
     assert 0 < len(seen) < 304
     assert list(tmp_path.iterdir()) == []  # no result file, complete-looking or not
+
+
+@pytest.mark.slow  # a subprocess and a Dask LocalCluster
+def test_batch_on_dask_writes_what_batch_writes(tmp_path):
+    import subprocess
+    import sys
+
+    source = Path(__file__).resolve().parent / "data" / "random_patients_2000.jsonl"
+    lines = source.read_bytes().splitlines(keepends=True)[:300]
+    (tmp_path / "in.jsonl").write_bytes(b"".join(lines[:150]) + b"{bad\n" + b"".join(lines[150:]))
+    runs = {}
+    for name, options in (("pool", ["--workers", "2"]), ("dask", ["--dask", "local"])):
+        out = tmp_path / f"{name}.jsonl"
+        command = [sys.executable, "-m", "decision_aid", "batch", str(tmp_path / "in.jsonl"), "-o", str(out), *options]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr  # the bad line
+        assert "assessed 300, invalid 1, failed 0" in done.stderr
+        runs[name] = out.read_bytes()
+    assert runs["dask"] == runs["pool"]
+    assert json.loads(runs["dask"].splitlines()[150])["line"] == 151
