@@ -159,6 +159,20 @@ def test_the_local_dask_cluster_keeps_patient_data_off_disk_and_the_network():
 
 
 @pytest.mark.slow  # a Dask LocalCluster
+def test_spilling_goes_only_to_the_folder_named(tmp_path):
+    from contextlib import ExitStack
+
+    from decision_aid.cohorts.on_dask import _connect
+
+    with ExitStack() as stack:
+        client = _connect("local", tmp_path, stack)
+        folders = client.run(lambda dask_worker: dask_worker.local_directory)
+        assert all(Path(folder).is_relative_to(tmp_path) for folder in folders.values())
+        spill = client.run(lambda dask_worker: dask_worker.memory_manager.memory_spill_fraction)
+        assert set(spill.values()) == {0.7}
+
+
+@pytest.mark.slow  # a Dask LocalCluster
 def test_an_existing_cluster_by_address_and_a_worker_killed_mid_run_retries_the_partition(cluster_address):
     import os
     import signal
