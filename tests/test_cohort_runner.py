@@ -243,3 +243,12 @@ def test_batch_on_dask_writes_what_batch_writes(tmp_path):
         runs[name] = out.read_bytes()
     assert runs["dask"] == runs["pool"]
     assert json.loads(runs["dask"].splitlines()[150])["line"] == 151
+
+
+@pytest.mark.slow  # imports distributed and waits for a connection
+def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_no_row_is_lost_silently(monkeypatch):
+    from decision_aid.cohorts import on_dask
+
+    monkeypatch.setattr(on_dask, "_CONNECT_SECONDS", 1)
+    with pytest.raises(on_dask.DaskFailed, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:1: "):
+        list(run_cohort(small_cohort(3), dask="tcp://127.0.0.1:1"))

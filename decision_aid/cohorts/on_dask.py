@@ -13,7 +13,9 @@ need the same decision_aid version installed, which is checked before any row is
 
 A worker that dies mid-partition: Dask runs the partition again on another worker; when it
 cannot (the partition killed `distributed.scheduler.allowed-failures` + 1 workers, or the
-cluster is gone), DaskFailed says so, and the caller writes nothing as complete.
+cluster is gone), DaskWorkersDied says so, and the caller writes nothing as complete. A
+cluster that cannot be used at all (unreachable, no workers, another decision_aid version)
+raises DaskFailed before any row is sent.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ _CONNECT_SECONDS = 30
 
 
 class DaskFailed(DecisionAidError):
-    """The Dask cluster could not finish the run (a partition's workers kept dying, it was unreachable)."""
+    """The Dask cluster could not run the cohort (unreachable, no workers, another decision_aid version)."""
+
+
+class DaskWorkersDied(DaskFailed):
+    """Workers died mid-run beyond what Dask retries, or the cluster went away: rows are left without a result."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,11 @@ def map_on_dask(
                 try:
                     outcomes = future.result()
                 except KilledWorker:
-                    raise DaskFailed(
+                    raise DaskWorkersDied(
                         "Dask gave up on a partition whose workers kept dying (distributed.scheduler.allowed-failures)"
                     ) from None
                 except (CancelledError, OSError) as error:
-                    raise DaskFailed(f"the Dask cluster stopped: {error!r}") from None
+                    raise DaskWorkersDied(f"the Dask cluster stopped: {error!r}") from None
                 fill()
                 yield outcomes
         finally:

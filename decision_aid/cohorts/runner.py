@@ -144,7 +144,7 @@ def _run_dask(
     chunk: int,
     spill_to: Path | None,
 ) -> Iterator[Outcome]:
-    from decision_aid.cohorts.on_dask import DaskFailed, map_on_dask
+    from decision_aid.cohorts.on_dask import DaskWorkersDied, map_on_dask
 
     done = 0
     try:
@@ -154,7 +154,7 @@ def _run_dask(
                 if progress is not None:
                     progress(done, total)
                 yield outcome
-    except DaskFailed as error:
+    except DaskWorkersDied as error:
         raise WorkerDied(done + 1, total, why=f" ({error})") from None
 
 
