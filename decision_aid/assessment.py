@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decision_aid import knowledge as kb
-from decision_aid import missing
+from decision_aid import missing as _missing
 from decision_aid import verdicts as aggregation
 from decision_aid.engine import Engine, PassResult
 from decision_aid.labels import describe_condition
@@ -28,7 +28,7 @@ class DecisionAid:
     def __init__(self, knowledge: kb.Knowledge | None = None):
         self.knowledge = knowledge or kb.load()
         self.engine = Engine(self.knowledge)
-        self.dependencies = missing.Dependencies(self.knowledge)
+        self.dependencies = _missing.Dependencies(self.knowledge)
         self._finding_texts: dict[tuple[str, str], str] = {}
         # What-if searches (missing information, what would change it, Explore) and app
         # reruns ask about the same values again and again; a pass is ~1 ms, a lookup ~10 µs.
@@ -55,26 +55,34 @@ class DecisionAid:
         return self.explain(factors, jurisdiction).assessment
 
     def explain(
-        self, factors: PatientFactors | dict[str, Any] | str | bytes, jurisdiction: str | None = None
+        self,
+        factors: PatientFactors | dict[str, Any] | str | bytes,
+        jurisdiction: str | None = None,
+        *,
+        missing: bool = True,
     ) -> Explained:
         """The assessment with its reasoning trace (facts, findings, rules fired).
 
         `jurisdiction`: 'uk' (None means it, the default) or 'us'; anything else raises InputError
         naming `jurisdiction`. It joins the engine's facts; missing information never varies it.
+        `missing=False` skips the missing-information search (most of an assessment's time): the
+        assessment's `missing_information` is then empty, everything else is as with it.
         """
         where = parse_jurisdiction(jurisdiction)
         patient = parse_factors(factors)
         values = {**patient.known_values(), "jurisdiction": where}
         result = self.engine.run(values)
         options = aggregation.decide(self.knowledge, result, where)
-        missing_info, passes = missing.search(
-            self.dependencies,
-            values,
-            result,
-            {o: r.verdict for o, r in options.items()},
-            aggregation.fired_for(self.knowledge, result),
-            self.verdicts,
-        )
+        missing_info, passes = [], 0
+        if missing:
+            missing_info, passes = _missing.search(
+                self.dependencies,
+                values,
+                result,
+                {o: r.verdict for o, r in options.items()},
+                aggregation.fired_for(self.knowledge, result),
+                self.verdicts,
+            )
         assessment = Assessment(
             urgent_referral=result.urgent,
             alerts=self._alerts(result, where),

@@ -202,3 +202,20 @@ def test_a_parquet_cohort_gives_the_same_audit_in_process_on_the_pool_and_on_das
         reports.append(report)
     assert reports[0] == reports[1] == reports[2]
     assert reports[0]["jurisdictions"]["uk"]["audited"] == 120
+
+
+@pytest.mark.slow  # a process pool and a Dask LocalCluster
+def test_the_markdown_report_is_byte_identical_in_process_on_one_worker_on_the_pool_and_on_dask(
+    cohort, mapping, monkeypatch, capsys
+):
+    from decision_aid.cohorts import runner
+
+    monkeypatch.setattr(runner, "POOL_THRESHOLD", 0)  # the small cohort through the pool all the same
+    reports = []
+    for extra in ([], ["--workers", "1"], ["--workers", "2"], ["--dask", "local"]):
+        code = main(["audit", str(cohort), "--performed", "performed", "--mapping", str(mapping), *extra])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        reports.append(captured.out)
+    assert "| Fusion | 1 |" in reports[0] and "`decompression.axial-back-pain-only`" in reports[0]
+    assert reports[1] == reports[0] and reports[2] == reports[0] and reports[3] == reports[0]

@@ -53,6 +53,31 @@ def test_without_explain_nothing_fired_is_kept():
     assert all(o.fired is None for o in run_cohort(small_cohort(6), workers=1))
 
 
+def without_missing(outcome: Outcome) -> str | None:
+    """The outcome's assessment JSON with its missing information emptied."""
+    if outcome.assessment is None:
+        return None
+    return outcome.assessment.model_copy(update={"missing_information": []}).model_dump_json()
+
+
+def test_without_the_missing_information_search_the_rest_of_each_assessment_is_the_same():
+    full = list(run_cohort(small_cohort(), workers=1, explain=True))
+    quick = list(run_cohort(small_cohort(), workers=1, explain=True, missing=False))
+    assert any(o.assessment and o.assessment.missing_information for o in full)  # the search finds some
+    assert all(o.assessment is None or o.assessment.missing_information == [] for o in quick)
+    assert [o.json for o in quick] == [without_missing(o) for o in full]
+    assert [(o.id, o.row, o.problems, o.fired) for o in quick] == [(o.id, o.row, o.problems, o.fired) for o in full]
+
+
+@pytest.mark.slow  # a process pool and a Dask LocalCluster
+def test_the_pool_and_dask_workers_skip_the_missing_information_search_when_asked(monkeypatch):
+    monkeypatch.setattr(runner, "POOL_THRESHOLD", 0)  # a small cohort through the pool all the same
+    serial = outcomes(workers=1, missing=False)
+    assert outcomes(workers=2, chunk_rows=7, missing=False) == serial
+    assert outcomes(dask="local", chunk_rows=7, missing=False) == serial
+    assert [o.json for o in serial] == [without_missing(o) for o in outcomes(workers=1)]
+
+
 def test_an_outcome_crosses_processes_as_its_json_and_reads_back_the_same():
     outcome = next(iter(run_cohort(small_cohort(2), workers=1, explain=True)))
     copy = pickle.loads(pickle.dumps(outcome))

@@ -72,6 +72,7 @@ def map_on_dask(
     jurisdiction: str,
     explain: bool,
     spill_to: Path | None = None,
+    missing: bool = True,
 ) -> Iterator[list[Outcome]]:
     """Each chunk's outcomes, assessed on the cluster at `address`, in the chunks' order."""
     from distributed import CancelledError, KilledWorker
@@ -85,7 +86,9 @@ def map_on_dask(
 
         def fill() -> None:
             while len(pending) < threads * _AHEAD and (chunk := next(source, None)) is not None:
-                pending.append(client.submit(assess_partition, chunk, knowledge, jurisdiction, explain, pure=False))
+                pending.append(
+                    client.submit(assess_partition, chunk, knowledge, jurisdiction, explain, missing, pure=False)
+                )
 
         try:
             fill()
@@ -175,10 +178,14 @@ _folders: dict[str, str] = {}
 
 
 def assess_partition(
-    chunk: list[tuple[int, CohortRow]], knowledge: KnowledgeFiles, jurisdiction: str, explain: bool
+    chunk: list[tuple[int, CohortRow]],
+    knowledge: KnowledgeFiles,
+    jurisdiction: str,
+    explain: bool,
+    missing: bool = True,
 ) -> list[Outcome]:
     """A partition's outcomes, with this worker's engine for that knowledge base (built once)."""
-    return work.assess_rows(chunk, _folder(knowledge), jurisdiction, explain)
+    return work.assess_rows(chunk, _folder(knowledge), jurisdiction, explain, missing)
 
 
 def _folder(knowledge: KnowledgeFiles) -> str:

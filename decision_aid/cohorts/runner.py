@@ -62,6 +62,7 @@ def run_cohort(
     progress: Progress | None = None,
     chunk_rows: int | None = None,
     spill_to: Path | None = None,
+    missing: bool = True,
 ) -> Iterator[Outcome]:
     """Each row's Outcome, in the rows' order.
 
@@ -75,6 +76,9 @@ def run_cohort(
     progress: called as progress(done, total) as results come in (total None when unknown).
     chunk_rows: rows per task (default: 50 on the pool, 500 on Dask).
     spill_to: with dask="local", a folder where workers may spill data to disk (default: never).
+    missing: run the missing-information search (the default: full assessments). With False each
+      assessment is verdicts, reasons and fired rules only (its missing_information list is
+      empty), about five times faster: what `rules diff` and `audit` need, on every route.
     """
     where = parse_jurisdiction(jurisdiction)
     key = _knowledge_key(rules_dir)
@@ -84,9 +88,9 @@ def run_cohort(
     numbered = enumerate(rows, start=1)
     if dask is not None:
         chunk = chunk_rows or DASK_PARTITION
-        return _run_dask(numbered, dask, key, where, explain, progress, total, chunk, spill_to)
+        return _run_dask(numbered, dask, key, where, explain, progress, total, chunk, spill_to, missing)
     workers = workers or os.cpu_count() or 1
-    return _run_local(numbered, workers, key, where, explain, progress, total, chunk_rows or POOL_CHUNK)
+    return _run_local(numbered, workers, key, where, explain, progress, total, chunk_rows or POOL_CHUNK, missing)
 
 
 def _knowledge_key(rules_dir: Path | None) -> str | None:
@@ -107,13 +111,14 @@ def _run_local(
     progress: Progress | None,
     total: int | None,
     chunk: int,
+    missing: bool,
 ) -> Iterator[Outcome]:
     first = list(itertools.islice(numbered, POOL_THRESHOLD))
     if workers <= 1 or len(first) < POOL_THRESHOLD:
         aid = work.aid_for(key)
         for position, row in itertools.chain(first, numbered):
             with work._lock:
-                outcome = work.assess_row(row, position, aid, jurisdiction, explain)
+                outcome = work.assess_row(row, position, aid, jurisdiction, explain, missing)
             if progress is not None:
                 progress(position, total)
             yield outcome
@@ -123,7 +128,7 @@ def _run_local(
     chunks = _chunks(itertools.chain(first, numbered), chunk)
     done = 0
     try:
-        for outcomes in map_ordered(work.assess_rows, chunks, workers, key, jurisdiction, explain):
+        for outcomes in map_ordered(work.assess_rows, chunks, workers, key, jurisdiction, explain, missing):
             for outcome in outcomes:
                 done += 1
                 if progress is not None:
@@ -143,12 +148,13 @@ def _run_dask(
     total: int | None,
     chunk: int,
     spill_to: Path | None,
+    missing: bool,
 ) -> Iterator[Outcome]:
     from decision_aid.cohorts.on_dask import DaskWorkersDied, map_on_dask
 
     done = 0
     try:
-        for outcomes in map_on_dask(address, _chunks(numbered, chunk), key, jurisdiction, explain, spill_to):
+        for outcomes in map_on_dask(address, _chunks(numbered, chunk), key, jurisdiction, explain, spill_to, missing):
             for outcome in outcomes:
                 done += 1
                 if progress is not None:

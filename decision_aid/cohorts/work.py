@@ -39,26 +39,35 @@ def aid_for(rules_dir: str | None) -> DecisionAid:
 
 
 def assess_rows(
-    rows: Sequence[tuple[int, CohortRow]], rules_dir: str | None, jurisdiction: str, explain: bool
+    rows: Sequence[tuple[int, CohortRow]],
+    rules_dir: str | None,
+    jurisdiction: str,
+    explain: bool,
+    missing: bool = True,
 ) -> list[Outcome]:
     """Assess numbered rows (position from 1, row) in order; each result carries its JSON text."""
     aid = aid_for(rules_dir)
     with _lock:
-        outcomes = [assess_row(row, position, aid, jurisdiction, explain) for position, row in rows]
+        outcomes = [assess_row(row, position, aid, jurisdiction, explain, missing) for position, row in rows]
     for outcome in outcomes:
         outcome.json  # noqa: B018 (made here, on the worker: it is what crosses to the main process)
     return outcomes
 
 
-def assess_row(row: CohortRow, position: int, aid: DecisionAid, jurisdiction: str, explain: bool) -> Outcome:
-    """One row's outcome: its assessment, or its problems (an invalid row never raises)."""
+def assess_row(
+    row: CohortRow, position: int, aid: DecisionAid, jurisdiction: str, explain: bool, missing: bool = True
+) -> Outcome:
+    """One row's outcome: its assessment, or its problems (an invalid row never raises).
+
+    missing=False: no missing-information search (the assessment's missing_information is empty).
+    """
     read_problems = getattr(row, "problems", ())  # any object with id, performed and patient will do
     if read_problems:
         return Outcome(row.id, row.performed, problems=list(read_problems), row=position)
     try:
         if isinstance(row.patient, bytes) and not row.patient.strip():
             raise InputError([])
-        explained = aid.explain(row.patient, jurisdiction)
+        explained = aid.explain(row.patient, jurisdiction, missing=missing)
     except InputError as error:
         problems = [str(p) for p in error.problems] or [EMPTY]
         return Outcome(row.id, row.performed, problems=problems, row=position)

@@ -5,7 +5,8 @@ Two routes give the same `PatientResult`s, in cohort order:
 - `evaluate`: in this process, one engine pass and the verdict aggregation per patient (no
   missing-information search, which neither report reads: about five times faster);
 - `via_runner`: the cohort runner (`decision_aid.cohorts.runner.run_cohort`: a process pool or a
-  Dask cluster), whose full assessments are reduced to the same record.
+  Dask cluster), asked for the same work (`missing=False`: no missing-information search), whose
+  assessments are reduced to the same record.
 
 An invalid row gives a result with `problems` and no verdicts; it is never dropped.
 """
@@ -75,7 +76,7 @@ def evaluate(rows: Iterable[Row], knowledge: Knowledge, jurisdiction: str) -> It
 def from_assessment(
     row_id: Any, performed: str | None, assessment: Assessment, fired: tuple[str, ...] | None
 ) -> PatientResult:
-    """The record of one full assessment (the cohort runner's)."""
+    """The record of one assessment (the cohort runner's; its missing information is not read)."""
     options = assessment.options
     return PatientResult(
         str(row_id),
@@ -98,7 +99,14 @@ def via_runner(
     from decision_aid.cohorts.runner import run_cohort
 
     outcomes = run_cohort(
-        rows, rules_dir=rules, jurisdiction=jurisdiction, workers=workers, dask=dask, explain=True, progress=progress
+        rows,
+        rules_dir=rules,
+        jurisdiction=jurisdiction,
+        workers=workers,
+        dask=dask,
+        explain=True,
+        progress=progress,
+        missing=False,
     )
     for outcome in outcomes:
         if outcome.assessment is None:
