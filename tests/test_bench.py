@@ -10,7 +10,12 @@ pytestmark = pytest.mark.slow
 
 def test_benchmark_prints_every_budget_figure():
     done = subprocess.run(
-        [sys.executable, "-m", "decision_aid.bench", *"--patients 20 --batch 250 --handouts 3 --cohort 300".split()],
+        [
+            sys.executable,
+            "-m",
+            "decision_aid.bench",
+            *"--patients 20 --batch 250 --handouts 3 --cohort 300 --cds 30 --rules-diff 50".split(),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -27,5 +32,7 @@ def test_benchmark_prints_every_budget_figure():
         "cold start",
         "cohort runner, 300 patients, all cores",
         "cohort runner, Dask LocalCluster",
+        "CDS Hooks patient-view call, localhost (30)",
+        "rules diff, default cohort (50 random)",
     ):
         assert figure in done.stdout, figure
