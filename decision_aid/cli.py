@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from decision_aid.errors import DecisionAidError, InputError, KnowledgeError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from decision_aid.atomic_file import AtomicFile
     from decision_aid.batch import Counts
 
@@ -179,11 +181,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _fhir_options(parser: argparse.ArgumentParser) -> None:
     """assess --fhir BUNDLE [--answers FILE] [--as-of DATE]: the patient from a FHIR R4 bundle."""
-    from decision_aid.records.fhir_text import as_of_date
-
     parser.add_argument("--fhir", metavar="BUNDLE", help="a FHIR R4 Bundle (JSON) in place of a patient file")
     parser.add_argument("--answers", metavar="FILE", help="with --fhir: the answers the record lacks (JSON)")
-    parser.add_argument("--as-of", type=as_of_date, help="with --fhir: the date ages are counted to (default: today)")
+    parser.add_argument("--as-of", type=_as_of_date, help="with --fhir: the date ages are counted to (default: today)")
+
+
+def _as_of_date(text: str) -> dt.date:
+    """--as-of's value; the FHIR reader is imported only when the option is given (a cheap cold start)."""
+    from decision_aid.records.fhir_text import as_of_date
+
+    return as_of_date(text)
 
 
 def _jurisdiction_option(parser: argparse.ArgumentParser) -> None:
