@@ -87,6 +87,7 @@ def run_command(args: argparse.Namespace) -> int:
         progress=lambda done, _: bar.update(done),
         spill_to=args.spill_to,
     )
+    _warn_absent_red_flags(args.cohort, args.rules)
     try:
         with closing(outcomes):
             if output is not None and is_parquet(output):
@@ -114,6 +115,16 @@ def run_command(args: argparse.Namespace) -> int:
     if counts["failed"]:
         return EXIT_ERROR
     return EXIT_INVALID if counts["invalid"] else EXIT_OK
+
+
+def _warn_absent_red_flags(cohort: Path, rules: Path | None) -> None:
+    """One line on standard error if the cohort file has no column for a red-flag field."""
+    from decision_aid.cohorts.absent_columns import absent_red_flags_warning
+    from decision_aid.knowledge import load
+
+    warning = absent_red_flags_warning(cohort, [load(rules)])  # run_cohort has checked the knowledge base
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _not_written(output: Path | None) -> str:

@@ -93,6 +93,14 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _warn_absent_red_flags(cohort: str, knowledge: list[Knowledge]) -> None:
+    from decision_aid.cohorts.absent_columns import absent_red_flags_warning
+
+    warning = absent_red_flags_warning(cohort, knowledge)
+    if warning:
+        _say(warning)
+
+
 def run_diff(args: argparse.Namespace) -> int:
     from decision_aid.atomic_file import output_target
 
@@ -111,6 +119,7 @@ def run_diff(args: argparse.Namespace) -> int:
         if args.cohort:
             rows = read_file(args.cohort)
             description = f"cohort file {args.cohort}"
+            _warn_absent_red_flags(args.cohort, [old, new])
         else:
             count = DEFAULT_RANDOM if args.random is None else args.random
             rows = default_cohort(cases, count)
@@ -210,6 +219,7 @@ def run_audit(args: argparse.Namespace) -> int:
     mapping = audit.read_mapping(args.mapping) if args.mapping else None
     rows = read_file(args.cohort, performed=args.performed)
     knowledge = load()
+    _warn_absent_red_flags(args.cohort, [knowledge])
     jurisdictions = [args.jurisdiction or DEFAULT_JURISDICTION]
     _say(f"audit: {len(rows):,} rows under {', '.join(jurisdictions)}, knowledge {knowledge.version}")
     run_rows = _runner(args)
