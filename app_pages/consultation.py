@@ -251,7 +251,8 @@ def _start_patient(values: dict) -> None:
 def _patient_actions() -> None:
     with st.container(horizontal=True):
         st.button("New patient", icon=":material/person_add:", on_click=_new_patient)
-        with st.popover("Load patient file", icon=":material/upload_file:", key=LOAD_POPOVER, on_change="rerun"):
+        label = load_guard.fresh_label("Load patient file")  # drawn anew, closed, after each upload
+        with st.popover(label, icon=":material/upload_file:", key=LOAD_POPOVER, on_change="rerun"):
             st.file_uploader(
                 "A patient JSON file, or a consultation saved from this page",
                 type=["json"],

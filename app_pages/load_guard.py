@@ -9,7 +9,8 @@ loaded answers and the popover closed, so the load's message, shown outside the 
 view. A refused file is watched the same way, so its message stays in view too. Such a late rerun
 is recognised by its answers (every answer that the load changed is back at its value from before
 the load) or by its upload box (empty, or holding an earlier file). The watch ends with the first
-rerun that is not late (the browser has the result).
+rerun that is not late (the browser has the result). After each upload the popover is drawn anew
+(`fresh_label`), so it closes even in a browser that never saw the rerun which opened it.
 
 Only answers and the file's id are kept, in this browser session; nothing is written anywhere.
 """
@@ -27,6 +28,7 @@ from app_pages.consultation_form import answers, set_answers
 SEEN = "load_guard_file_ids"  # the file_ids of the uploads handled (loaded or refused), latest last
 REMEMBERED = 100  # of them, in one browser session
 WATCH = "load_guard_watch"  # what the last load changed, until the browser shows it
+HANDLED = "load_guard_handled"  # how many uploads were handled: the popover is drawn anew after each
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,15 @@ def watch(
     changed = {name: value for name, value in before.items() if after.get(name) != value}
     file_id = getattr(upload, "file_id", None)
     st.session_state[WATCH] = _Watch(changed, dict(after), file_id, upload_key, popover_key, loaded)
+    st.session_state[HANDLED] = st.session_state.get(HANDLED, 0) + 1
+
+
+def fresh_label(label: str) -> str:
+    """The upload popover's label, new after each handled upload (a zero-width space on every other one,
+    so it reads and looks the same). The popover is then drawn as a new element, closed: a browser that
+    never saw the rerun which opened it (on a busy machine the load's rerun can cut it short) would
+    otherwise keep it open over the load's message, since the closed state it is sent is the last it saw."""
+    return label + "\u200b" * (st.session_state.get(HANDLED, 0) % 2)
 
 
 def late_rerun(current: dict[str, Any]) -> _Watch | None:

@@ -109,6 +109,10 @@ def upload(page: Any, name: str, content: bytes, close: bool = True, refused: bo
     refused: the upload box itself refuses the file (too large), so no rerun follows."""
     idle(page)  # a rerun under way (after a download, say) would redraw the popover under the upload
     page.get_by_role("button", name="Load patient file").click()
+    # Opening the popover starts a rerun; a file chosen while it runs could be lost on a busy machine
+    # (the browser asked for the upload's address and never sent the file's rerun), as no person is
+    # quick enough to do: wait for that rerun first.
+    settle(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
         files=[{"name": name, "mimeType": "application/json", "buffer": content}]
     )

@@ -122,3 +122,29 @@ def test_a_late_rerun_after_a_refused_file_keeps_its_message_in_view():
     assert at.session_state["load_popover"] is False
     assert messages(at) == [(kind, message)]
     assert form_values(at) == first
+
+
+def popover_labels(at: AppTest) -> list[str]:
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if getattr(node, "type", None) == "popover" and proto is not None:
+            found.append(proto.popover.label)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def test_the_popover_is_drawn_anew_after_each_upload_and_reads_the_same():
+    """A new element after each handled upload (loaded or refused), so a browser that never saw the
+    rerun which opened it still shows it closed; its label reads and looks the same."""
+    at = start()
+    labels = [next(label for label in popover_labels(at) if label.startswith("Load patient file"))]
+    for name, content in (("first.json", json.dumps(FIRST).encode()), ("bad.json", b"{"), ("2.json", b"[")):
+        upload(at, name, content)
+        labels.append(next(label for label in popover_labels(at) if label.startswith("Load patient file")))
+    assert all(a != b for a, b in zip(labels, labels[1:], strict=False))
+    assert {label.replace("\u200b", "") for label in labels} == {"Load patient file"}
