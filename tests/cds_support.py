@@ -258,3 +258,35 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"nothing listens on port {port}")
+
+
+# ---- the service in process ---------------------------------------------------------------------
+
+SERVICE_URL = "https://cds.example.org"
+
+
+class InProcess:
+    """The real service app (create_app with the bundled knowledge) called in process with
+    tokens signed by a record system whose keys are in `jwks` (a file written by write_jwks)."""
+
+    def __init__(self, signer: Signer, jwks: Path, **env: str):
+        from fastapi.testclient import TestClient
+
+        from decision_aid.assessment import default_aid
+        from decision_aid.records.cds_config import load_config
+        from decision_aid.records.cds_service import create_app
+
+        settings = {
+            "DECISION_AID_CDS_SERVICE_URL": SERVICE_URL,
+            "DECISION_AID_CDS_APP_URL": "https://decision-aid.example.org",
+            "DECISION_AID_CDS_ISSUERS": json.dumps({ISSUER: str(jwks)}),
+            **env,
+        }
+        self.signer = signer
+        self.audience = f"{SERVICE_URL}/cds-services/{SERVICE_ID}"
+        self.client = TestClient(create_app(load_config(None, env=settings), default_aid()), base_url=SERVICE_URL)
+
+    def post(self, body: Any, token: str | None = "sign") -> Any:
+        headers = {"Authorization": f"Bearer {self.signer.token(self.audience) if token == 'sign' else token}"}
+        content = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return self.client.post(f"/cds-services/{SERVICE_ID}", content=content, headers=headers)

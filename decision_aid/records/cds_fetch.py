@@ -22,6 +22,7 @@ import httpx
 
 from decision_aid.records.cds_config import CdsConfig, secure_url
 from decision_aid.records.cds_models import HookRequest
+from decision_aid.records.fhir_bundle import reference_key
 from decision_aid.records.fhir_codes import code_map
 
 MAX_PAGES = 10
@@ -150,12 +151,12 @@ def _entries(bundle: dict[str, Any], kind: str, patient_id: str) -> tuple[bool |
 
 
 def _about(resource: dict[str, Any], patient_id: str) -> bool:
-    """The resource's subject is the patient (`Patient/<id>`, relative or absolute)."""
+    """The resource's subject is the patient (`Patient/<id>`, relative or absolute, any version)."""
     subject = resource.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
     if not isinstance(reference, str):
         return False
-    return reference == f"Patient/{patient_id}" or reference.endswith(f"/Patient/{patient_id}")
+    return reference_key(reference) == f"Patient/{patient_id}"
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,17 @@ def read_bundle(data: Any) -> list[Resource]:
             [InputProblem("entry", f"the bundle holds more than one patient ({named}): import one at a time")]
         )
     return out
+
+
+_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?/?$")
+
+
+def reference_key(reference: str) -> str:
+    """A reference as `Type/id`: a base URL before it and a `/_history/<version>` after it are
+    dropped, so `https://ehr.example.org/fhir/Patient/1/_history/2` and `Patient/1` are one
+    patient. Any other reference (`urn:uuid:...`) is kept as it is."""
+    found = _REFERENCE.search(reference)
+    return found.group(1) if found and not reference.startswith(("urn:", "#")) else reference
 
 
 def _problems(error: ValidationError, entries: list[Any]) -> list[InputProblem]:

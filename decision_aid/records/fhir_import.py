@@ -27,7 +27,7 @@ from typing import Any
 
 from decision_aid.json_text import read_json, show
 from decision_aid.models import PatientFactors
-from decision_aid.records.fhir_bundle import Resource, read_bundle
+from decision_aid.records.fhir_bundle import Resource, read_bundle, reference_key
 from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map, red_flags
 from decision_aid.records.fhir_record import Conflict, ImportedRecord, Provenance, Skipped, same
 from decision_aid.vocabulary import FieldSpec, fields
@@ -71,14 +71,14 @@ class _Importer:
 
     def run(self, resources: list[Resource]) -> ImportedRecord:
         patients = [r for r in resources if r.type == "Patient"]
-        references = {ref for p in patients for ref in p.references}
+        references = {reference_key(ref) for p in patients for ref in p.references}
         for patient in patients:
             self.patient(patient)
         for resource in resources:
             if resource.type not in ("Observation", "Condition", "Procedure"):
                 continue
             for entry, coding in self.matches(resource):
-                if resource.subject and references and resource.subject not in references:
+                if resource.subject and references and reference_key(resource.subject) not in references:
                     self.skip(resource, entry, coding, f"about another patient ({resource.subject})")
                     continue
                 self.use(resource, entry, coding)
