@@ -44,7 +44,7 @@ def test_the_hash_covers_every_file_but_the_change_log_the_summary_and_itself(kb
     before = changelog.content_hash(kb)
     (kb / changelog.CHANGELOG).write_text("anything")
     (kb / changelog.SUMMARY_MD).write_text("anything")
-    changelog.write_hash(kb, "0" * 64)
+    changelog.write_hash(kb, "2026.12.01", "0" * 64)
     assert changelog.content_hash(kb) == before
     readme = kb / "README.md"
     readme.write_text(readme.read_text() + "\n")
@@ -80,7 +80,7 @@ def test_a_raised_version_needs_its_entry_then_a_stamp(kb, capsys):
     assert rules_check_problems(kb, load(kb)) == []
     summary = json.loads((kb / changelog.SUMMARY_JSON).read_text())
     assert (summary["old"]["version"], summary["new"]["version"]) == ("2026.12.01", "2026.12.02")
-    assert summary["new"][changelog.HASH_KEY] == yaml.safe_load((kb / "knowledge.yaml").read_text())["content_sha256"]
+    assert changelog.recorded(kb) == ("2026.12.02", summary["new"][changelog.HASH_KEY])
     assert [r["id"] for r in summary["jurisdictions"]["us"]["rules"]] == ["disc-replacement.age-over-60"]
     assert "disc-replacement.age-over-60" in (kb / changelog.SUMMARY_MD).read_text()
 
@@ -149,3 +149,21 @@ def test_the_wheel_ships_the_change_log_the_diff_summary_and_the_examples(tmp_pa
     wanted = {f"decision_aid/rules/{n}" for n in (changelog.CHANGELOG, changelog.SUMMARY_MD, changelog.SUMMARY_JSON)}
     wanted |= {f"decision_aid/examples/{p.name}" for p in (root / "examples").glob("*.json")}
     assert wanted <= names, wanted - names
+
+
+def test_deleting_the_summary_does_not_let_a_changed_version_be_stamped_again(kb, capsys):
+    """The bypass: change a rule, delete the diff summary, stamp under the same version."""
+    edit_rule(kb, "options/disc_replacement.yaml", "disc-replacement.age-over-60", when="age > 50")
+    (kb / changelog.SUMMARY_JSON).unlink()
+    found = [str(p) for p in changelog.problems(kb)]
+    assert len(found) == 1 and "the rules changed since version 2026.12.01 was stamped" in found[0], found
+    assert not any("run `decision-aid rules stamp`" in p.split("then run")[0] for p in found)
+    assert main(["rules", "stamp", "--dir", str(kb), "--previous", str(rules_dir()), "--random", "0"]) == 2
+    assert "raise the version and add its change-log entry" in capsys.readouterr().err
+    assert main(["rules", "check", "--dir", str(kb)]) == 2
+
+
+def test_the_hash_is_recorded_with_its_version(kb):
+    version, digest = changelog.recorded(kb)
+    assert (version, digest) == ("2026.12.01", changelog.content_hash(kb))
+    assert yaml.safe_load((kb / "knowledge.yaml").read_text())[changelog.HASH_KEY] == f"2026.12.01:{digest}"

@@ -1,9 +1,11 @@
 """The knowledge change log and content hash: a change to rules/ needs a new version and an entry.
 
-`rules/knowledge.yaml` carries `content_sha256:` beside `version:`, the SHA-256 of every file under
-rules/ (paths and bytes, in sorted path order) except the hash line itself, the change log
-`CHANGELOG.md` and the generated diff summary `diff_from_previous.md` / `.json`. `problems` (run by
-`rules check`) reports a content change without a new version and change-log entry, and a diff
+`rules/knowledge.yaml` carries `content_sha256: "<version>:<hash>"` beside `version:`: the version
+that was stamped and the SHA-256 of every file under rules/ (paths and bytes, in sorted path order)
+except the hash line itself, the change log `CHANGELOG.md` and the generated diff summary
+`diff_from_previous.md` / `.json`. `problems` (run by `rules check`) reports a content change
+without a new version and change-log entry (the recorded version says which version the hash
+belongs to, so deleting the summary cannot turn a change into "not stamped yet"), and a diff
 summary that is not of the current version against the previous one. `stamp` (`rules stamp`),
 run by the clinical lead after raising the version and writing the entry, regenerates the summary
 against the previous version's rules (a folder, or by default the git history) and records the hash.
@@ -68,18 +70,38 @@ def summary(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def recorded(folder: Path) -> tuple[str | None, str | None]:
+    """The (version, hash) that `content_sha256` records; the version is None in the older form (the
+    hash alone), both are None when no hash is recorded."""
+    value = meta(folder).get(HASH_KEY)
+    if not value:
+        return None, None
+    version, _, digest = str(value).rpartition(":")
+    return version or None, digest
+
+
+def hash_owner(folder: Path, version: str) -> str | None:
+    """The version the recorded hash belongs to: the one recorded beside it; for a hash in the older
+    form, the diff summary's version, or the current version when there is no summary."""
+    owner, digest = recorded(folder)
+    if digest is None:
+        return None
+    return owner or ((summary(folder) or {}).get("new") or {}).get("version") or version
+
+
 def problems(folder: Path) -> list[KnowledgeProblem]:
     """What keeps the rules in `folder` from being a properly versioned release (empty when nothing)."""
     found: list[KnowledgeProblem] = []
-    version, recorded = str(meta(folder).get("version", "")), meta(folder).get(HASH_KEY)
+    version = str(meta(folder).get("version", ""))
+    owner, recorded_hash = recorded(folder)
     stamped = summary(folder)
     stamped_version = ((stamped or {}).get("new") or {}).get("version")
     logged = entries(folder)
     current = content_hash(folder)
-    if not recorded:
+    if not recorded_hash:
         found.append(KnowledgeProblem("knowledge.yaml", HASH_KEY, f"no content hash recorded: {RAISE}"))
-    elif recorded != current:
-        if version == stamped_version:
+    elif recorded_hash != current:
+        if version == hash_owner(folder, version):
             message = f"the rules changed since version {version} was stamped, but the version did not: {RAISE}"
         elif version not in logged:
             message = f"version {version} has no change-log entry: add one at the top of CHANGELOG.md"
@@ -88,15 +110,18 @@ def problems(folder: Path) -> list[KnowledgeProblem]:
         found.append(KnowledgeProblem("knowledge.yaml", HASH_KEY, message))
     if not logged or logged[0] != version:
         found.append(KnowledgeProblem(CHANGELOG, version, "the newest entry must be for the current version"))
-    if recorded != current:  # the summary is checked once the content is stamped
+    if recorded_hash != current:  # the summary is checked once the content is stamped
         return found
+    if owner is None:
+        message = f"record the stamped version with the hash ({version}:<hash>): run `decision-aid rules stamp`"
+        found.append(KnowledgeProblem("knowledge.yaml", HASH_KEY, message))
     if stamped is not None:
-        expected = (version, recorded, logged[1] if len(logged) > 1 else None)
+        expected = (version, recorded_hash, logged[1] if len(logged) > 1 else None)
         got = (stamped_version, stamped["new"].get(HASH_KEY), stamped["old"].get("version"))
         if got != expected:
             message = (
                 f"is of {got[2]} -> {got[0]} (content {str(got[1])[:12]}), not of {expected[2]} -> {version} "
-                f"(content {recorded[:12]}): run `decision-aid rules stamp`"
+                f"(content {recorded_hash[:12]}): run `decision-aid rules stamp`"
             )
             found.append(KnowledgeProblem(SUMMARY_JSON, "", message))
     elif len(logged) > 1:
@@ -104,11 +129,12 @@ def problems(folder: Path) -> list[KnowledgeProblem]:
     return found
 
 
-def write_hash(folder: Path, digest: str) -> None:
-    """Record `digest` as content_sha256 in knowledge.yaml (after `version:`), keeping the rest as written."""
+def write_hash(folder: Path, version: str, digest: str) -> None:
+    """Record `version:digest` as content_sha256 in knowledge.yaml (after `version:`), keeping the rest
+    as written."""
     path = folder / "knowledge.yaml"
     text = _HASH_LINE.sub("", path.read_text(encoding="utf-8"))
-    line = f"{HASH_KEY}: {digest}\n"
+    line = f'{HASH_KEY}: "{version}:{digest}"\n'
     match = re.search(r"^version:.*\n", text, re.M)
     text = text[: match.end()] + line + text[match.end() :] if match else text + line
     path.write_text(text, encoding="utf-8")

@@ -4,9 +4,9 @@ entry.
 
 Invariants: nothing is written unless the change log's newest entry is the current version and the
 previous rules (a folder or git ref; by default found in the git history) are the version the
-change log names before it; a content change under an already stamped version is refused (raise
-the version). The summary (rules/diff_from_previous.md, .json) is written before the hash, each
-file whole or not at all.
+change log names before it; a content change under an already stamped version (the version recorded
+beside the hash) is refused (raise the version). The summary (rules/diff_from_previous.md, .json) is
+written before the hash, each file whole or not at all.
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ def stamp(folder: Path, previous: str | None = None, random: int | None = None) 
             f"{folder / changelog.CHANGELOG}: add the entry for version {version} at the top first "
             "(what changed, why, sources, who reviewed it)"
         )
-    digest, recorded = changelog.content_hash(folder), changelog.meta(folder).get(changelog.HASH_KEY)
+    digest, (owner, recorded) = changelog.content_hash(folder), changelog.recorded(folder)
     stamped = (changelog.summary(folder) or {}).get("new", {}).get("version")
-    if recorded and recorded != digest and stamped == version:
+    if recorded and recorded != digest and changelog.hash_owner(folder, version) == version:
         raise GovernanceInputError(
             f"the rules changed since version {version} was stamped: raise the version and add its change-log entry"
         )
-    if recorded == digest and (stamped == version or len(logged) < 2):
+    current = recorded == digest and (stamped == version or len(logged) < 2)
+    if current and owner == version:
         yield f"knowledge {version} is stamped and current; nothing to do"
         return
-    if len(logged) > 1:
+    if len(logged) > 1 and not current:
         previous = previous or changelog.previous_ref(folder, version)
         if previous is None:
             raise GovernanceInputError("no git history to find the previous version in: give --previous DIR_OR_REF")
@@ -77,5 +78,5 @@ def stamp(folder: Path, previous: str | None = None, random: int | None = None) 
         write(diff_report.markdown(report), str(folder / changelog.SUMMARY_MD))
         write(as_json(report), str(folder / changelog.SUMMARY_JSON))
         yield f"wrote {changelog.SUMMARY_MD} and {changelog.SUMMARY_JSON}"
-    changelog.write_hash(folder, digest)
-    yield f"knowledge {version}: {changelog.HASH_KEY} {digest}"
+    changelog.write_hash(folder, version, digest)
+    yield f"knowledge {version}: {changelog.HASH_KEY} {version}:{digest}"
