@@ -219,3 +219,13 @@ def test_the_markdown_report_is_byte_identical_in_process_on_one_worker_on_the_p
         reports.append(captured.out)
     assert "| Fusion | 1 |" in reports[0] and "`decompression.axial-back-pain-only`" in reports[0]
     assert reports[1] == reports[0] and reports[2] == reports[0] and reports[3] == reports[0]
+
+
+def test_a_repeated_id_exits_2_naming_the_id_and_both_rows(tmp_path, capsys):
+    path = tmp_path / "cohort.jsonl"
+    rows = [{"id": i, "performed": "fusion", "patient": variant()} for i in ("a", "b", "a")]
+    rows[2]["patient"] = variant(age=7)  # a later invalid row with the same id
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, report, err = audit_json(capsys, path, "--performed", "performed")
+    assert code == 2 and report == {}
+    assert "'a'" in err and "rows 1 and 3" in err and "Traceback" not in err

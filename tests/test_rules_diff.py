@@ -243,3 +243,16 @@ def test_the_pool_gives_the_same_diff_and_the_benchmark_times_the_command(kb, ca
         reports.append(json.loads(captured.out))
     assert reports[0] == reports[1]
     assert rules_diff_seconds(20) > 0
+
+
+def test_a_cohort_with_a_repeated_id_exits_2_naming_the_id_and_both_rows(tmp_path, capsys):
+    """Reports key patients by id: a repeated id would be counted wrongly (rules/diff by id)."""
+    from tests.conftest import variant
+
+    path = tmp_path / "dup.jsonl"
+    records = [("P1", variant()), ("P1", variant()), ("P3", variant())]
+    path.write_text("".join(json.dumps({"id": i, "patient": p}) + "\n" for i, p in records))
+    assert main(["rules", "diff", str(ROOT / "rules"), "--cohort", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert "P1" in captured.err and "rows 1 and 2" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""

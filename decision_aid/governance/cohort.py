@@ -3,7 +3,7 @@ patients, the teaching cases and seeded random patients) and a cohort file (JSON
 read by the cohort runner's reader).
 
 Row ids: `example/<file name>`, `case/<case id>`, `random/<n>` (n from 1); a file's rows keep the
-ids the file gives them.
+ids the file gives them, and a file that repeats an id is refused (the reports name patients by id).
 """
 
 from __future__ import annotations
@@ -39,14 +39,23 @@ def describe_default(cases: int, random: int) -> str:
 
 def read_file(path: str | Path, performed: str | None = None) -> list[Row]:
     """Every row of a cohort file, by the cohort runner's reader; a file that cannot be read, or is
-    not a cohort (an unknown column, a bad line), is GovernanceInputError naming it."""
+        not a cohort (an unknown column, a bad line) or repeats an id, is GovernanceInputError naming it
+    (and the id and both rows)."""
     from decision_aid.cohorts.sources import read_cohort
 
     if not Path(path).is_file():
         raise GovernanceInputError(f"cannot read cohort {path}: no such file")
     try:
-        return list(read_cohort(Path(path), performed=performed))
+        rows = list(read_cohort(Path(path), performed=performed))
     except InputError as error:
         raise GovernanceInputError(f"cohort {path}: " + "; ".join(str(p) for p in error.problems)) from None
     except (DecisionAidError, OSError, ValueError) as error:
         raise GovernanceInputError(f"cohort {path}: {error}") from None
+    first: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        if first.setdefault(row.id, number) != number:
+            raise GovernanceInputError(
+                f"cohort {path}: id {row.id!r} is on rows {first[row.id]} and {number}: the reports name patients "
+                "by id, so each row needs its own"
+            )
+    return rows
