@@ -13,6 +13,7 @@ and many-patient tests. A plain `pytest` runs everything.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,23 @@ def variant(name: str = "stenosis", **changes: Any) -> dict[str, Any]:
 
 
 # ---- fixtures ------------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use the shared Chromium run last, in their usual order: once Playwright's sync
+    API has started (it stays up for the whole run, below), it leaves its event loop marked as
+    running in the main thread, and asyncio.run() in any later test would fail."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """Streamlit's AppTest installs each script it runs as sys.modules["__main__"] and leaves it
+    there; a process started by spawn afterwards (a process pool, a Dask worker) would run that
+    script again and fail. Every test ends with the real __main__ back in place."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
