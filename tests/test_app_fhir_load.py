@@ -112,10 +112,10 @@ def test_an_invalid_bundle_says_why_and_leaves_the_session_unchanged():
     at.run()
     before = state(at)
     bundle = json.loads(data("red_flag.json"))
-    bundle["entry"][1]["resource"]["code"] = "stenosis"
+    bundle["entry"][1]["fullUrl"] = 7
     load_bundle(at, "bad.json", json.dumps(bundle).encode())
     ((kind, text),) = messages(at)
-    assert kind == "error" and text.startswith("Could not load bad.json: entry[1].resource (Condition/stenosis).code")
+    assert kind == "error" and text.startswith("Could not load bad.json: entry[1].fullUrl")
     assert text.endswith("The form is unchanged.")
     assert state(at) == before
 

@@ -91,10 +91,10 @@ def test_an_answer_that_contradicts_the_record_is_invalid_input(tmp_path, capsys
 
 def test_a_bad_bundle_exits_2_naming_the_element(tmp_path, capsys):
     bundle = json.loads((FHIR_DATA / "red_flag.json").read_text(encoding="utf-8"))
-    bundle["entry"][2]["resource"]["onsetDateTime"] = "yesterday"
+    bundle["entry"][2]["fullUrl"] = 7
     assert main(["assess", "--fhir", write(tmp_path, bundle, "bundle.json"), *AS_OF]) == 2
     err = capsys.readouterr().err
-    assert "invalid input: entry[2].resource (Condition/ces).onsetDateTime: not valid FHIR R4" in err
+    assert "invalid input: entry[2].fullUrl: not valid FHIR R4" in err
     assert "Traceback" not in err
 
 

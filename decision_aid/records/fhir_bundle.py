@@ -1,8 +1,11 @@
 """A FHIR R4 Bundle validated with fhir.resources' R4B models and reduced to what the import
 reads of each resource: its codes, status, date, value and subject.
 
-A bundle that is not valid FHIR R4 raises InputError naming the element
-(`entry[2].resource (Observation/bmi).valueQuantity.value: ...`), never a traceback.
+A bundle whose envelope is not valid FHIR R4 raises InputError naming the element, never a
+traceback. Each entry's resource is validated on its own: an invalid one (or one of a type R4
+does not have) is returned with `invalid` saying why, and only its type, id, subject reference
+and codes read from the JSON as given, so that one broken resource cannot hide the others and
+the import can still see a red-flag code in it.
 Dates may be partial in FHIR ("1961", "2019-05"): each is kept as the earliest and latest
 day it could mean, so that a reader can tell when a partial date decides nothing.
 """
@@ -42,6 +45,7 @@ class Resource:
     answer_codings: frozenset[tuple[str, str]] = frozenset()  # valueCodeableConcept
     birth: Span | None = None  # Patient.birthDate
     birth_text: str | None = None
+    invalid: str | None = None  # why the resource is not valid FHIR R4 (then only type, id, subject, codes are read)
 
     @property
     def date(self) -> dt.date | None:
@@ -60,29 +64,18 @@ def read_bundle(data: Any) -> list[Resource]:
         got = show(data.get("resourceType")) if "resourceType" in data else "none"
         raise InputError([InputProblem("resourceType", f'expected a FHIR Bundle (resourceType "Bundle"), got {got}')])
     entries = data.get("entry") if isinstance(data.get("entry"), list) else []
-    problems = []
-    for i, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict):
-            kind = resource.get("resourceType")
-            try:
-                get_fhir_model_class(kind if isinstance(kind, str) else "")
-            except (ValueError, KeyError):
-                problems.append(
-                    InputProblem(f"entry[{i}].resource.resourceType", f"{show(kind)} is not a FHIR R4 resource type")
-                )
-    if problems:
-        raise InputError(problems)
+    shell = {**data, "entry": [_without_resource(e) for e in entries]} if entries else data
     try:
-        bundle = Bundle.model_validate(data)
+        bundle = Bundle.model_validate(shell)
     except ValidationError as error:
         raise InputError(_problems(error, entries)) from None
     except (ValueError, TypeError, KeyError, RecursionError) as error:
         raise InputError([InputProblem("bundle", f"not a valid FHIR R4 bundle ({type(error).__name__})")]) from None
     out = []
-    for entry in bundle.entry or []:
-        if entry.resource is not None:
-            out.append(_resource(entry.resource, entry.fullUrl))
+    for i, entry in enumerate(bundle.entry or []):
+        resource = entries[i].get("resource") if isinstance(entries[i], dict) else None
+        if resource is not None:
+            out.append(_entry(i, resource, entry.fullUrl, get_fhir_model_class))
     patients = {p.id or str(i) for i, p in enumerate(out) if p.type == "Patient"}
     if len(patients) > 1:
         named = ", ".join(sorted(f"Patient/{p}" for p in patients))
@@ -101,6 +94,45 @@ def reference_key(reference: str) -> str:
     patient. Any other reference (`urn:uuid:...`) is kept as it is."""
     found = _REFERENCE.search(reference)
     return found.group(1) if found and not reference.startswith(("urn:", "#")) else reference
+
+
+def _without_resource(entry: Any) -> Any:
+    return {k: v for k, v in entry.items() if k != "resource"} if isinstance(entry, dict) else entry
+
+
+def _entry(i: int, data: Any, full_url: str | None, model_class: Any) -> Resource:
+    """One entry's resource validated on its own; an invalid one keeps its type, id, subject and
+    codes (read from the JSON as given) with the reason it is not valid FHIR R4."""
+    if not isinstance(data, dict):
+        return Resource("resource", None, invalid=f"not valid FHIR R4: entry[{i}].resource is not a JSON object")
+    kind = data.get("resourceType")
+    try:
+        model = model_class(kind if isinstance(kind, str) else "")
+    except (ValueError, KeyError):
+        return _invalid(data, full_url, f"not valid FHIR R4: {show(kind)} is not a FHIR R4 resource type")
+    try:
+        return _resource(model.model_validate(data), full_url)
+    except ValidationError as error:
+        found = [f"{_path(list(e['loc'])) or 'resource'}: {' '.join(str(e['msg']).split())}" for e in error.errors()]
+        return _invalid(data, full_url, "not valid FHIR R4: " + "; ".join(found[:3]))
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
+        return _invalid(data, full_url, f"not valid FHIR R4 ({type(error).__name__})")
+
+
+def _invalid(data: dict[str, Any], full_url: str | None, reason: str) -> Resource:
+    kind = data.get("resourceType") if isinstance(data.get("resourceType"), str) else "resource"
+    rid = data.get("id") if isinstance(data.get("id"), str) else None
+    subject = data.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    code = data.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    pairs = tuple(
+        (c.get("system") if isinstance(c.get("system"), str) else "", c["code"])
+        for c in (codings if isinstance(codings, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"]
+    )
+    references = tuple(x for x in (f"{kind}/{rid}" if rid else None, full_url) if x)
+    return Resource(kind, rid, references, reference if isinstance(reference, str) else None, pairs, invalid=reason)
 
 
 def _problems(error: ValidationError, entries: list[Any]) -> list[InputProblem]:

@@ -14,6 +14,9 @@ and are importable from here. Invariants (clinical safety first):
 - A resource that cannot be used (stale observation, status not final/amended, refuted or
   entered-in-error or inactive condition, procedure not completed, value out of range,
   unit not accepted, answer meaning "unknown") is reported in `skipped` with the reason.
+- An entry whose resource is not valid FHIR R4 is skipped with the reason and the rest of the
+  bundle used; if it carries a mapped red-flag code, that red flag is taken as present (never
+  dropped: a broken resource must not hide a red flag, nor refuse the record with its alerts).
 - Several resources giving different values for one field are a conflict: reported, the
   field left not filled and needed (except where the map says the lowest value is meant).
 - Nothing is logged, written or sent anywhere.
@@ -40,8 +43,8 @@ def import_bundle(
 ) -> ImportedRecord:
     """Read a FHIR R4 Bundle (a dict, or JSON text/bytes within the 1 MB input limit).
 
-    Raises InputError naming the element when the bundle is not valid FHIR R4 (R4B models), or
-    when it holds more than one patient.
+    Raises InputError naming the element when the bundle's envelope is not valid FHIR R4 (R4B
+    models), or when it holds more than one patient; an invalid resource is skipped instead.
     """
     if isinstance(bundle, (str, bytes)):
         bundle = read_json(bundle, "bundle")
@@ -73,8 +76,12 @@ class _Importer:
         patients = [r for r in resources if r.type == "Patient"]
         references = {reference_key(ref) for p in patients for ref in p.references}
         for patient in patients:
-            self.patient(patient)
+            if not patient.invalid:
+                self.patient(patient)
         for resource in resources:
+            if resource.invalid:
+                self.invalid(resource, references)
+                continue
             if resource.type not in ("Observation", "Condition", "Procedure"):
                 continue
             for entry, coding in self.matches(resource):
@@ -101,6 +108,29 @@ class _Importer:
 
     def add(self, setting: Setting, value: Any, provenance: Provenance) -> None:
         self.facts.setdefault(setting.field, []).append(_Fact(setting, value, provenance))
+
+    def invalid(self, resource: Resource, references: set[str]) -> None:
+        """An invalid resource is skipped with the reason, but a mapped red-flag code in it raises
+        its red flag (the clinically safer reading than dropping it, or refusing the whole
+        record and with it every other red flag's alert)."""
+        found = self.matches(resource)
+        if not found:
+            coding = resource.codings[0] if resource.codings else ("", "")
+            self.skip(resource, None, coding, resource.invalid or "")
+            return
+        for entry, coding in found:
+            if resource.subject and references and reference_key(resource.subject) not in references:
+                self.skip(resource, entry, coding, f"about another patient ({resource.subject})")
+                continue
+            raised = [s for s in entry.sets if s.read is None and s.ask is None and not s.ask_any]
+            raised = [s for s in raised if present_red_flags({s.field: s.value})]
+            if not raised:
+                self.skip(resource, entry, coding, resource.invalid or "")
+                continue
+            self.lumbar = self.lumbar or entry.lumbar
+            for setting in raised:
+                self.add(setting, setting.value, self.provenance(resource, entry, coding))
+            self.skip(resource, entry, coding, f"{resource.invalid}: its red flag is taken as present all the same")
 
     # -- each kind of resource
 
