@@ -229,3 +229,19 @@ def test_a_repeated_id_exits_2_naming_the_id_and_both_rows(tmp_path, capsys):
     code, report, err = audit_json(capsys, path, "--performed", "performed")
     assert code == 2 and report == {}
     assert "'a'" in err and "rows 1 and 3" in err and "Traceback" not in err
+
+
+def test_a_yaml_mapping_reads_each_code_as_written(tmp_path, capsys):
+    """YAML 1.1 reads `0123` as the integer 83: the code is the key's text, so 0123 stays 0123."""
+    path = tmp_path / "cohort.jsonl"
+    rows = [{"id": "a", "performed": "0123", "patient": variant()}]
+    rows.append({"id": "b", "performed": "22612", "patient": variant()})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    mapping = tmp_path / "codes.yaml"
+    mapping.write_text("0123: fusion\n22612: decompression_alone\n")
+    code, report, err = audit_json(capsys, path, "--performed", "performed", "--mapping", mapping)
+    assert code == 0, err
+    part = report["jurisdictions"]["uk"]
+    assert part["unknown"]["count"] == 0
+    assert sum(part["procedures"]["fusion"]["verdicts"].values()) == 1
+    assert sum(part["procedures"]["decompression_alone"]["verdicts"].values()) == 1

@@ -64,8 +64,9 @@ def statement(knowledge: Knowledge) -> dict[str, Any]:
 
 
 def read_mapping(path: str | Path) -> dict[str, str]:
-    """Local procedure code -> option, from YAML (`code: option`) or CSV (`code,option`); every
-    problem is GovernanceInputError naming the file and the code or line."""
+    """Local procedure code -> option, from YAML (`code: option`, each code as written: `0123` stays
+    0123) or CSV (`code,option`); every problem is GovernanceInputError naming the file and the code
+    or line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -84,7 +85,7 @@ def read_mapping(path: str | Path) -> dict[str, str]:
             raise GovernanceInputError(f"mapping {path}: {error}") from None
         if not isinstance(data, dict):
             raise GovernanceInputError(f"mapping {path}: expected a mapping of local code to option")
-        pairs = [(str(code).strip(), option, f"code {code!r}") for code, option in data.items()]
+        pairs = [(code, option, f"code {code!r}") for code, option in _as_written(text, data, path)]
     mapping: dict[str, str] = {}
     for code, option, where in pairs:
         if option not in OPTIONS:
@@ -96,6 +97,16 @@ def read_mapping(path: str | Path) -> dict[str, str]:
             raise GovernanceInputError(f"mapping {path}: {where}: code {code!r} is mapped twice")
         mapping[code] = option
     return mapping
+
+
+def _as_written(text: str, data: dict[Any, Any], path: Path) -> list[tuple[str, Any]]:
+    """The (code, option) pairs of a YAML mapping with each code as the file writes it: YAML 1.1 would
+    read `0123` as the integer 83, `1_000` as 1000, `yes` as true; a code is the key's text."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    codes = [key.value.strip() if isinstance(key, yaml.ScalarNode) else str(key.value) for key, _ in node.value]
+    if len(codes) != len(data):  # a merge key (`<<:`)
+        raise GovernanceInputError(f"mapping {path}: write each code: option pair out (no merge keys)")
+    return list(zip(codes, data.values(), strict=True))
 
 
 def performed_option(value: Any, mapping: dict[str, str] | None) -> str | None:
