@@ -501,6 +501,13 @@ class Running:
 
 CHARTS = {c.pid: c for c in (red_flag_chart(), stenosis_chart(), no_spine_chart())}
 LIMIT = 200_000
+FHIR_AUTH = {
+    "access_token": FHIR_TOKEN,
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "cds",
+}
 
 
 @pytest.fixture(scope="module")
@@ -703,7 +710,10 @@ def test_serve_cds_runs_the_service_and_logs_no_patient_data(signer, jwks_file, 
     port = free_port()
     config = tmp_path / "cds.toml"
     config.write_text(f'app_url = "{APP_URL}"\n\n[[issuers]]\niss = "{ISSUER}"\njwks_file = "{jwks_file}"\n')
-    env = {**os.environ, "DECISION_AID_CDS_JURISDICTION": "us"}
+    fhir = fhir_app(CHARTS)
+    fhir_server = ServerThread(fhir).__enter__()
+    fhir_url = f"{fhir_server.url}/fhir"
+    env = {**os.environ, "DECISION_AID_CDS_JURISDICTION": "us", "DECISION_AID_CDS_FHIR_SERVER_ALLOW": fhir_url}
     command = [sys.executable, "-m", "decision_aid", "serve-cds", "--port", str(port), "--config", str(config)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -720,6 +730,11 @@ def test_serve_cds_runs_the_service_and_logs_no_patient_data(signer, jwks_file, 
             )
             assert response.status_code == 200
             assert_spec_valid(response.json())
+        fetched = hook_request(None, pid=no_spine_chart().pid, fhirServer=fhir_url, fhirAuthorization=FHIR_AUTH)
+        response = httpx.post(
+            audience, json=fetched, headers={"Authorization": f"Bearer {signer.token(audience)}"}, timeout=30
+        )
+        assert response.status_code == 200 and fhir.state.seen, response.text
         assert httpx.post(audience, json=hook_request(stenosis_chart()), timeout=30).status_code == 401
         assert (
             httpx.post(
@@ -730,13 +745,15 @@ def test_serve_cds_runs_the_service_and_logs_no_patient_data(signer, jwks_file, 
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=30)
+        fhir_server.__exit__(None, None, None)
     assert server.returncode == 0, err
     log = out + err
     assert f"POST /cds-services/{SERVICE_ID} 200" in log and f"POST /cds-services/{SERVICE_ID} 401" in log
     assert "GET /cds-services 200" in log and "(knowledge " in log and ", us;" in log
     assert not any(word in log for word in PATIENT_WORDS), log
-    for chart in (red_flag_chart(), stenosis_chart()):
+    for chart in (red_flag_chart(), stenosis_chart(), no_spine_chart()):
         assert chart.pid not in log
+    assert fhir_url not in log and FHIR_TOKEN not in log
     assert "Traceback" not in log
 
 

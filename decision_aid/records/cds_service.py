@@ -199,6 +199,8 @@ def serve(host: str, port: int, config: CdsConfig) -> None:
     from decision_aid.assessment import default_aid
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore"):  # their INFO lines hold fhirServer query URLs with patient ids
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     aid = default_aid()
     app = create_app(config, aid)
     log.info(
