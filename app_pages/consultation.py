@@ -12,7 +12,7 @@ import re
 
 import streamlit as st
 
-from app_pages import load_guard, patient_tab, ui
+from app_pages import fhir_load, load_guard, patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
 from decision_aid.consultation import Consultation, consult, load_record_in_form_words
 from decision_aid.errors import InputError, InputProblem
@@ -38,7 +38,7 @@ PATIENT = "patient"  # the patient the verdicts shown belong to (absent while th
 LOAD_POPOVER = "load_popover"  # open or closed: closed after a load, so its result is seen
 # Everything about one patient that the session holds besides the answers and the ratings (their
 # modules forget those): one function, _start_patient, replaces it all at once.
-PATIENT_KEYS = (ASSESSED, LOAD_MESSAGE, JUST_SUBMITTED, PATIENT)
+PATIENT_KEYS = (ASSESSED, LOAD_MESSAGE, JUST_SUBMITTED, PATIENT, *fhir_load.KEYS)
 EFFECT_TAGS = {
     "supports": ("#1b5e20", "for"),
     "cautions": ("#8a4b00", "caution"),
@@ -260,9 +260,11 @@ def _patient_actions() -> None:
                 on_change=_load_file,
                 help="Read in your browser session only; nothing is stored on the server.",
             )
+        fhir_load.loader(_start_patient, LOAD_MESSAGE)  # the record's factors, each marked with its source
     message = st.session_state.get(LOAD_MESSAGE)
     if message:
         ui.message(*message)  # it quotes the file: shown as plain text, never as markdown
+    fhir_load.report()
 
 
 def _result_actions(consultation: Consultation) -> None:
