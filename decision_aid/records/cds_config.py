@@ -218,7 +218,7 @@ def _issuers(raw: Any, allowed_urls: tuple[str, ...], problems: list[str]) -> di
         url = item["jwks_url"]
         if not isinstance(url, str) or not _secure_url(url):
             problems.append(f"{where} ({iss}): jwks_url must be an https URL (http only on {', '.join(LOOPBACK)})")
-        elif not any(url.startswith(prefix) for prefix in allowed_urls):
+        elif not any(under(url, prefix) for prefix in allowed_urls):
             problems.append(f"{where} ({iss}): jwks_url {url[:80]!r} is not under any prefix of jwks_url_allow")
         else:
             out[iss] = Issuer(iss, jwks_url=url)
@@ -260,6 +260,26 @@ def _secure_url(value: str) -> bool:
     if parts.scheme == "https":
         return bool(parts.hostname)
     return parts.scheme == "http" and parts.hostname in LOOPBACK
+
+
+def under(url: str, allowed: str) -> bool:
+    """True when `url` is the `allowed` URL or below it: the scheme, host and port equal (the
+    default port counted), no user part, no `..` segment, and the path the allowed path or
+    below it at a `/`. Not a text prefix: `https://a.org.evil.net` is not under `https://a.org`."""
+    try:
+        got, want = urlsplit(url), urlsplit(allowed)
+        ports = (got.port or _PORTS.get(got.scheme.lower()), want.port or _PORTS.get(want.scheme.lower()))
+    except ValueError:
+        return False
+    if not got.hostname or "@" in got.netloc or got.fragment or ".." in got.path.split("/"):
+        return False
+    if (got.scheme.lower(), got.hostname, ports[0]) != (want.scheme.lower(), want.hostname, ports[1]):
+        return False
+    base = want.path.rstrip("/")
+    return got.path.rstrip("/") == base or got.path.startswith(base + "/")
+
+
+_PORTS = {"https": 443, "http": 80}
 
 
 def secure_url(value: str) -> bool:

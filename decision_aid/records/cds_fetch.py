@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from decision_aid.records.cds_config import CdsConfig, secure_url
+from decision_aid.records.cds_config import CdsConfig, secure_url, under
 from decision_aid.records.cds_models import HookRequest
 from decision_aid.records.fhir_bundle import reference_key
 from decision_aid.records.fhir_codes import code_map
@@ -178,7 +178,7 @@ def _access(request: HookRequest, config: CdsConfig) -> _Access | None:
     if server is None or auth is None:
         return None
     server = server.rstrip("/")
-    if not secure_url(server) or not any(server.startswith(prefix.rstrip("/")) for prefix in config.fhir_server_allow):
+    if not secure_url(server) or not any(under(server, prefix) for prefix in config.fhir_server_allow):
         return None
     return _Access(server, auth.access_token, config.fhir_timeout_seconds)
 
@@ -210,6 +210,6 @@ async def _fetch(
         url = _next_link(data)
         if url is None:
             return resources if complete else None  # an error OperationOutcome among the entries
-        if not url.startswith(access.server + "/"):
+        if not isinstance(url, str) or not under(url, access.server) or url.rstrip("/") == access.server:
             return None
     return None
