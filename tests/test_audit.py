@@ -245,3 +245,16 @@ def test_a_yaml_mapping_reads_each_code_as_written(tmp_path, capsys):
     assert part["unknown"]["count"] == 0
     assert sum(part["procedures"]["fusion"]["verdicts"].values()) == 1
     assert sum(part["procedures"]["decompression_alone"]["verdicts"].values()) == 1
+
+
+def test_an_invalid_csv_row_is_listed_with_its_row_in_process_and_on_one_worker(tmp_path, capsys):
+    path = tmp_path / "cohort.csv"
+    columns = ["id", "done", *variant()]
+    rows = [["a", "fusion", *variant().values()], ["b", "fusion", *variant(age=7).values()]]
+    text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    path.write_text("\n".join(",".join(text(v) for v in row) for row in [columns, *rows]) + "\n")
+    code, here, _ = audit_json(capsys, path, "--performed", "done")
+    assert code == 2
+    (invalid,) = here["jurisdictions"]["uk"]["invalid"]
+    assert invalid["id"] == "b" and invalid["problems"][0].startswith("age: ") and "(row 2)" in invalid["problems"][0]
+    assert audit_json(capsys, path, "--performed", "done", "--workers", "1")[1] == here

@@ -217,3 +217,19 @@ def test_cohort_run_on_the_command_line(tmp_path):
     assert done.returncode == 2 and f"cannot read {tmp_path / 'nothing.csv'}" in done.stderr
     done = run_cli(tmp_path / "c.jsonl", "-o", tmp_path / "no" / "out.jsonl")
     assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_every_problem_of_a_csv_or_parquet_row_names_the_row(tmp_path, kind):
+    """Problems the contract finds (not only those found while reading) name the column and the row."""
+    columns = columns_of(cohort_records(3))
+    columns[DEFAULTED_TEXT][1] = None  # null where the contract allows none: found by the contract
+    columns[REQUIRED_INT][2] = 10_000  # out of range: found by the contract
+    path = tmp_path / f"c.{kind}"
+    (write_csv if kind == "csv" else write_parquet)(path, columns)
+    outcomes = list(run_cohort(read_cohort(path), workers=1, missing=False))
+    assert outcomes[0].ok
+    assert outcomes[1].problems and all(p.endswith("(row 2)") for p in outcomes[1].problems), outcomes[1].problems
+    assert outcomes[1].problems[0].startswith(f"{DEFAULTED_TEXT}: ")
+    assert outcomes[2].problems and all(p.endswith("(row 3)") for p in outcomes[2].problems), outcomes[2].problems
+    assert outcomes[2].problems[0].startswith(f"{REQUIRED_INT}: ")

@@ -21,13 +21,15 @@ class CohortRow:
 
     `patient` is the factors as a JSON object (a dict) or its JSON text (bytes, as a batch
     line). `problems` are what reading the row found wrong (a cell of the wrong type): such a
-    row is reported with them and never assessed.
+    row is reported with them and never assessed. `where` ("row N" for a CSV or Parquet row) is
+    added to every problem the contract then finds in the row, as reading adds it to its own.
     """
 
     id: str
     performed: str | None
     patient: dict[str, Any] | bytes
     problems: tuple[str, ...] = ()
+    where: str = ""
 
 
 class Outcome:

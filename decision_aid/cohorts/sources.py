@@ -197,7 +197,7 @@ def _rows(
             row_id = f"row {number}"
         done = columns[key][i] if key in columns else None
         done = None if done in (None, "") else str(done)
-        yield CohortRow(str(row_id), done, patient, tuple(problems))
+        yield CohortRow(str(row_id), done, patient, tuple(problems), f"row {number}")
 
 
 def _from_text(cell: str, spec: FieldSpec) -> tuple[Any, str | None]:

@@ -69,7 +69,8 @@ def assess_row(
             raise InputError([])
         explained = aid.explain(row.patient, jurisdiction, missing=missing)
     except InputError as error:
-        problems = [str(p) for p in error.problems] or [EMPTY]
+        where = getattr(row, "where", "")
+        problems = [f"{p} ({where})" if where else str(p) for p in error.problems] or [EMPTY]
         return Outcome(row.id, row.performed, problems=problems, row=position)
     except Exception as error:  # a bug: reported in its row's place, and the rest go on
         return Outcome(row.id, row.performed, problems=[f"internal error: {error!r}"], failed=True, row=position)

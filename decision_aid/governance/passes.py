@@ -60,7 +60,9 @@ def evaluate(rows: Iterable[Row], knowledge: Knowledge, jurisdiction: str) -> It
         try:
             patient = parse_factors(row.patient)
         except InputError as error:
-            yield PatientResult(str(row.id), row.performed, problems=tuple(str(p) for p in error.problems))
+            found = getattr(row, "where", "")  # "row N" of a CSV or Parquet row, as the cohort runner adds it
+            problems = tuple(f"{p} ({found})" if found else str(p) for p in error.problems)
+            yield PatientResult(str(row.id), row.performed, problems=problems)
             continue
         result = aid.engine.run({**patient.known_values(), "jurisdiction": where})
         options = aggregation.decide(knowledge, result, where)
