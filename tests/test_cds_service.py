@@ -247,7 +247,8 @@ def test_a_signed_token_is_accepted_once(signer, jwks_file):
     assert verifier.verify(f"Bearer {token}", AUDIENCE)["iss"] == ISSUER
     with pytest.raises(Unauthorized, match="replayed"):
         verifier.verify(f"Bearer {token}", AUDIENCE)
-    assert verifier.verify(f"Bearer {signer.token([AUDIENCE, 'https://other'])}", AUDIENCE)  # aud as a list
+    with pytest.raises(Unauthorized):  # aud must be exactly the service URL, not a list holding it
+        verifier.verify(f"Bearer {signer.token([AUDIENCE, 'https://other'])}", AUDIENCE)
 
 
 @pytest.mark.parametrize(

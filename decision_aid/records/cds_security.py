@@ -3,9 +3,11 @@
 A request is trusted only if its `Authorization: Bearer <JWT>` passes every check:
 an asymmetric `alg` (never `none` or HMAC), `typ` JWT and a `kid`; an `iss` on the
 allow-list; a signature by the key of that `kid` in that issuer's configured JWK Set
-(a `jku` header is never followed); `aud` equal to the endpoint called; `exp`, `iat`
-and `jti` present, `iat` not in the future, not expired, and `exp - iat` within the
-configured lifetime; and a `jti` not seen before from that issuer while it is valid.
+(a `jku` header is never followed) with an `alg` that fits the key (the JWK's own `alg`
+when it names one, else its key type and curve); `aud` a string equal to the endpoint
+called; `exp` and `iat` numbers and `jti` a string, all present, `iat` not in the
+future, not expired, and `exp - iat` within the configured lifetime; and a `jti` not
+seen before from that issuer while it is valid.
 
 Invariants: the replay cache is checked only after the signature (a forged token can
 neither be used nor poison it), remembers each (iss, jti) until its `exp` plus the
@@ -99,6 +101,8 @@ class TokenVerifier:
         if issuer is None:
             raise Unauthorized("issuer not trusted")
         key = self._key(issuer, kid)
+        if not _fits(alg, key):
+            raise Unauthorized("algorithm does not fit the key")
         skew = self.config.clock_skew_seconds
         try:
             claims = jwt.decode(
@@ -108,14 +112,16 @@ class TokenVerifier:
                 audience=audience,
                 issuer=issuer.iss,
                 leeway=skew,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"], "strict_aud": False},
+                options={"require": ["iss", "aud", "exp", "iat", "jti"], "strict_aud": True},
             )
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, TypeError, ValueError) as error:
             raise Unauthorized(type(error).__name__) from None
         now = self._clock()
         exp, iat, jti = claims["exp"], claims["iat"], claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti must be a non-empty string")
+        if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in (exp, iat)):
+            raise Unauthorized("exp and iat must be numbers")
         if iat > now + skew or exp <= now - skew:
             raise Unauthorized("token not valid now")
         if exp - iat > self.config.max_token_lifetime_seconds:
@@ -134,6 +140,22 @@ class TokenVerifier:
             return self._clients[issuer.iss].get_signing_key(kid)
         except jwt.PyJWTError:
             raise Unauthorized("unknown kid or JWKS unavailable") from None
+
+
+_RSA = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+
+
+def _fits(alg: str, key: PyJWK) -> bool:
+    """The token's alg is the JWK's own `alg` when it names one, else one of its key type's
+    (RSA: RS*/PS*; EC: the ES alg of its curve; OKP: EdDSA)."""
+    data = getattr(key, "_jwk_data", None)
+    data = data if isinstance(data, dict) else {}
+    if data.get("alg"):
+        return alg == data["alg"]
+    kty = data.get("kty")
+    if kty == "RSA":
+        return alg in _RSA
+    return kty in ("EC", "OKP") and alg == key.algorithm_name
 
 
 def _bearer(authorization: str | None) -> str:
