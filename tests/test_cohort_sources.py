@@ -233,3 +233,17 @@ def test_every_problem_of_a_csv_or_parquet_row_names_the_row(tmp_path, kind):
     assert outcomes[1].problems[0].startswith(f"{DEFAULTED_TEXT}: ")
     assert outcomes[2].problems and all(p.endswith("(row 3)") for p in outcomes[2].problems), outcomes[2].problems
     assert outcomes[2].problems[0].startswith(f"{REQUIRED_INT}: ")
+
+
+@pytest.mark.parametrize("broken", ["missing", "not_a_base", "bad_yaml"])
+def test_an_invalid_rules_folder_exits_2_naming_it(tmp_path, capsys, broken):
+    from decision_aid.cli import main
+
+    write_jsonl(tmp_path / "c.jsonl", cohort_records(2))
+    rules = tmp_path / "rules"
+    if broken != "missing":
+        rules.mkdir()
+        (rules / "knowledge.yaml").write_text("version: [\n" if broken == "bad_yaml" else 'version: "1"\n')
+    assert main(["cohort", "run", str(tmp_path / "c.jsonl"), "--rules", str(rules)]) == 2
+    err = capsys.readouterr().err
+    assert f"rules folder {rules}" in err and "Traceback" not in err

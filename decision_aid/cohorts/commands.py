@@ -57,6 +57,7 @@ def run_command(args: argparse.Namespace) -> int:
     from decision_aid.cohorts.runner import run_cohort
     from decision_aid.cohorts.sources import CohortError, cohort_size, read_cohort
     from decision_aid.cohorts.writers import is_parquet, write_jsonl, write_parquet
+    from decision_aid.errors import KnowledgeError
 
     if args.spill_to is not None and args.dask != "local":
         print("error: --spill-to needs --dask local", file=sys.stderr)
@@ -78,15 +79,21 @@ def run_command(args: argparse.Namespace) -> int:
 
     total = cohort_size(args.cohort)
     bar = Progress(total, sys.stderr)
-    outcomes = run_cohort(
-        rows,
-        rules_dir=args.rules,
-        jurisdiction=args.jurisdiction,
-        workers=args.workers,
-        dask=args.dask,
-        progress=lambda done, _: bar.update(done),
-        spill_to=args.spill_to,
-    )
+    try:
+        outcomes = run_cohort(
+            rows,
+            rules_dir=args.rules,
+            jurisdiction=args.jurisdiction,
+            workers=args.workers,
+            dask=args.dask,
+            progress=lambda done, _: bar.update(done),
+            spill_to=args.spill_to,
+        )
+    except KnowledgeError as error:
+        if args.rules is None:  # the installed rules: not the user's input (exit 1)
+            raise
+        print(f"error: rules folder {args.rules} is not a valid knowledge base:\n{error}", file=sys.stderr)
+        return EXIT_INVALID
     _warn_absent_red_flags(args.cohort, args.rules)
     try:
         with closing(outcomes):
