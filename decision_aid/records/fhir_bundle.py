@@ -54,7 +54,9 @@ class Resource:
 
 
 def read_bundle(data: Any) -> list[Resource]:
-    """The bundle's resources, validated as FHIR R4 (R4B models); InputError naming the element."""
+    """The bundle's resources, validated as FHIR R4 (R4B models); InputError naming the element,
+    or when it holds more than one patient (two Patient resources or, with none, resources whose
+    subjects name more than one)."""
     from fhir.resources.R4B import get_fhir_model_class
     from fhir.resources.R4B.bundle import Bundle
 
@@ -76,9 +78,11 @@ def read_bundle(data: Any) -> list[Resource]:
         resource = entries[i].get("resource") if isinstance(entries[i], dict) else None
         if resource is not None:
             out.append(_entry(i, resource, entry.fullUrl, get_fhir_model_class))
-    patients = {p.id or str(i) for i, p in enumerate(out) if p.type == "Patient"}
+    patients = {f"Patient/{p.id or i}" for i, p in enumerate(out) if p.type == "Patient"}
+    if not patients:  # then the resources' subjects must name one patient
+        patients = {reference_key(r.subject) for r in out if r.subject}
     if len(patients) > 1:
-        named = ", ".join(sorted(f"Patient/{p}" for p in patients))
+        named = ", ".join(sorted(patients))
         raise InputError(
             [InputProblem("entry", f"the bundle holds more than one patient ({named}): import one at a time")]
         )
