@@ -63,6 +63,7 @@ def test_json_output_has_the_assessment_provenance_skipped_conflicts_and_needed(
         "conflicts",
         "needed",
         "red_flags",
+        "red_flag_alerts",
         "has_lumbar_diagnosis",
         "as_of",
     ]

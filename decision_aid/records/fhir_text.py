@@ -7,8 +7,10 @@ object, or null while answers are still needed), `filled` (field -> value from t
 `skipped` ([{resource_type, resource_id, system, code, display, reason}]), `conflicts`
 ([{field, values: [{value, provenance}]}]), `needed` (the fields still needing an answer,
 in the contract's order), `red_flags` (red-flag fields the record codes as present),
-`has_lumbar_diagnosis` and `as_of`. Nothing is written anywhere but standard output and
-standard error.
+`red_flag_alerts` ([{id, label, alert, fields}]: the knowledge base's alert for each red flag
+the record raises, as the CDS critical card gives it), `has_lumbar_diagnosis` and `as_of`.
+The text shows the same alerts right after the red flags, before the answers still needed.
+Nothing is written anywhere but standard output and standard error.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.json_text import read_json, show
+from decision_aid.knowledge import Knowledge
 from decision_aid.labels import field_label, show_value
 from decision_aid.records.fhir_import import Conflict, ImportedRecord, Provenance, import_bundle
 
@@ -37,10 +40,11 @@ def as_of_date(text: str) -> dt.date:
 def assess_record(args: argparse.Namespace, read: Callable[[str], bytes]) -> int:
     """`decision-aid assess --fhir BUNDLE [--answers FILE] [--as-of DATE]`: exit 0 assessed; InputError
     (exit 2, one line per field) when the bundle is invalid or answers are still needed."""
-    from decision_aid.assessment import assess
+    from decision_aid.assessment import assess, default_aid
     from decision_aid.text import summary
 
     record = import_bundle(read(args.fhir), as_of=args.as_of)
+    alerts = red_flag_alerts(record, default_aid().knowledge, args.jurisdiction)
     answers: Any = {}
     if args.answers is not None:
         answers = read_json(read(args.answers), "answers")
@@ -49,17 +53,36 @@ def assess_record(args: argparse.Namespace, read: Callable[[str], bytes]) -> int
     try:
         factors = record.complete(answers)
     except InputError:
-        print(as_json(record, None) if args.format == "json" else record_text(record, args.fhir), end="")
+        shown = (
+            as_json(record, None, alerts) if args.format == "json" else record_text(record, args.fhir, alerts=alerts)
+        )
+        print(shown, end="")
         raise
     assessment = assess(factors, args.jurisdiction)
     if args.format == "json":
-        print(as_json(record, json.loads(assessment.model_dump_json())), end="")
+        print(as_json(record, json.loads(assessment.model_dump_json()), alerts), end="")
     else:
-        print(record_text(record, args.fhir, answered_from=args.answers) + "\n" + summary(assessment), end="")
+        shown = record_text(record, args.fhir, answered_from=args.answers, alerts=alerts)
+        print(shown + "\n" + summary(assessment), end="")
     return 0
 
 
-def as_json(record: ImportedRecord, assessment: dict[str, Any] | None) -> str:
+def red_flag_alerts(record: ImportedRecord, knowledge: Knowledge, jurisdiction: str) -> list[dict[str, Any]]:
+    """The knowledge base's alert for each red flag the record's coded values raise (rules/red_flags.yaml)."""
+    from decision_aid import conditions as cond
+    from decision_aid import reading
+
+    flagged = {name: record.filled[name] for name in record.red_flags}
+    out = []
+    for flag_id in reading.red_flags(knowledge, flagged):
+        compiled = knowledge.by_id[flag_id]
+        spec = compiled.spec.in_(jurisdiction)
+        named = [n for n in record.red_flags if n in cond.field_names(compiled.expr)]
+        out.append({"id": flag_id, "label": spec.label, "alert": spec.alert, "fields": named})
+    return out
+
+
+def as_json(record: ImportedRecord, assessment: dict[str, Any] | None, alerts: list[dict[str, Any]] = ()) -> str:
     out = {
         "assessment": assessment,
         "filled": record.filled,
@@ -74,13 +97,16 @@ def as_json(record: ImportedRecord, assessment: dict[str, Any] | None) -> str:
         ],
         "needed": record.needed,
         "red_flags": record.red_flags,
+        "red_flag_alerts": list(alerts),
         "has_lumbar_diagnosis": record.has_lumbar_diagnosis,
         "as_of": record.as_of.isoformat() if record.as_of else None,
     }
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
 
-def record_text(record: ImportedRecord, source: str, answered_from: str | None = None) -> str:
+def record_text(
+    record: ImportedRecord, source: str, answered_from: str | None = None, alerts: list[dict[str, Any]] = ()
+) -> str:
     """What came from the record, what was skipped or conflicting, and what is still needed."""
     when = f", as of {record.as_of.isoformat()}" if record.as_of else ""
     lines = [f"From the record ({source}{when}):"]
@@ -89,6 +115,7 @@ def record_text(record: ImportedRecord, source: str, answered_from: str | None =
         lines.append("  nothing the code map knows")
     if record.red_flags:
         lines.append("Red flags coded in the record: " + ", ".join(field_label(n) for n in record.red_flags))
+        lines += [f"  RED FLAG, {a['label']}: {a['alert']}" for a in alerts]
     if record.skipped:
         lines.append("Not used:")
         lines += [f"  - {s}" for s in record.skipped]
