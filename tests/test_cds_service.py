@@ -334,6 +334,13 @@ def test_a_request_breaking_the_specifications_rules_is_refused(change, message)
         HookRequest.model_validate(body)
 
 
+def _run(coroutine):
+    """Run a coroutine on its own thread: a browser test earlier in the run may leave an event loop
+    running on this one (Playwright's sync API), where asyncio.run() refuses to start."""
+    with ThreadPoolExecutor(1) as one:
+        return one.submit(asyncio.run, coroutine).result()
+
+
 def test_prefetch_null_means_no_data_and_a_missing_key_means_not_provided(jwks_file):
     config = _config(jwks_file)
     chart = stenosis_chart()
@@ -344,7 +351,7 @@ def test_prefetch_null_means_no_data_and_a_missing_key_means_not_provided(jwks_f
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "error", "code": "timeout"}],
     }
-    gathered = asyncio.run(gather(HookRequest.model_validate(body), config, None))
+    gathered = _run(gather(HookRequest.model_validate(body), config, None))
     assert gathered.missing == ["conditions", "observations"]
     assert [r["resourceType"] for r in gathered.resources] == ["Patient"]
 
@@ -352,13 +359,13 @@ def test_prefetch_null_means_no_data_and_a_missing_key_means_not_provided(jwks_f
 def test_a_prefetch_patient_other_than_the_context_patient_is_refused(jwks_file):
     body = hook_request(stenosis_chart(), pid="someone-else")
     with pytest.raises(BadPrefetch, match="its id is not context.patientId"):
-        asyncio.run(gather(HookRequest.model_validate(body), _config(jwks_file), None))
+        _run(gather(HookRequest.model_validate(body), _config(jwks_file), None))
 
 
 def test_a_prefetch_holding_another_patients_resources_is_refused(jwks_file):
     mixed = Chart(stenosis_chart().patient, conditions=(*red_flag_chart().conditions,))  # subject Patient/rf-1
     with pytest.raises(BadPrefetch, match="prefetch.conditions: .* the context patient's Condition"):
-        asyncio.run(gather(HookRequest.model_validate(hook_request(mixed)), _config(jwks_file), None))
+        _run(gather(HookRequest.model_validate(hook_request(mixed)), _config(jwks_file), None))
 
 
 # ---- cards ------------------------------------------------------------------------------
