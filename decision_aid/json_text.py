@@ -34,12 +34,15 @@ class NumberText(str):
     """
 
 
-def read_json(data: str | bytes, what: str = "(input)") -> Any:
-    """Parse JSON text under the limits above; raise InputError (field `what`) otherwise."""
+def read_json(data: str | bytes, what: str = "(input)", *, limit: int = MAX_INPUT_BYTES) -> Any:
+    """Parse JSON text under the limits above; raise InputError (field `what`) otherwise.
+
+    `limit` replaces MAX_INPUT_BYTES for a caller with a documented larger limit (a FHIR bundle
+    file on the command line)."""
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-    if size > MAX_INPUT_BYTES:
+    if size > limit:
         raise InputError(
-            [InputProblem(what, f"too large ({size:,} bytes; one patient may be at most {MAX_INPUT_BYTES:,} bytes)")]
+            [InputProblem(what, f"too large ({size:,} bytes; one patient may be at most {limit:,} bytes)")]
         )
     if isinstance(data, bytes):
         try:

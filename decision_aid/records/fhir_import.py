@@ -28,26 +28,44 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid.json_text import read_json, show
+from decision_aid.json_text import MAX_INPUT_BYTES, read_json, show
 from decision_aid.models import PatientFactors
 from decision_aid.records.fhir_bundle import Resource, read_bundle, reference_key
 from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map, red_flags
 from decision_aid.records.fhir_record import Conflict, ImportedRecord, Provenance, Skipped, same
 from decision_aid.vocabulary import FieldSpec, fields
 
-__all__ = ["Conflict", "ImportedRecord", "Provenance", "Skipped", "import_bundle", "present_red_flags"]
+__all__ = [
+    "MAX_FILE_BUNDLE_BYTES",
+    "Conflict",
+    "ImportedRecord",
+    "Provenance",
+    "Skipped",
+    "import_bundle",
+    "present_red_flags",
+]
+
+
+MAX_FILE_BUNDLE_BYTES = 50_000_000
+"""A bundle FILE read from the command line (`assess --fhir`) may be this large; a bundle from
+the page's upload or a CDS request keeps the 1 MB input limit (MAX_INPUT_BYTES)."""
 
 
 def import_bundle(
-    bundle: dict | str | bytes, *, as_of: dt.date | None = None, codes: CodeMap | None = None
+    bundle: dict | str | bytes,
+    *,
+    as_of: dt.date | None = None,
+    codes: CodeMap | None = None,
+    limit: int = MAX_INPUT_BYTES,
 ) -> ImportedRecord:
-    """Read a FHIR R4 Bundle (a dict, or JSON text/bytes within the 1 MB input limit).
+    """Read a FHIR R4 Bundle (a dict, or JSON text/bytes within `limit`: the 1 MB input limit
+    unless the caller reads a file from the command line, MAX_FILE_BUNDLE_BYTES).
 
     Raises InputError naming the element when the bundle's envelope is not valid FHIR R4 (R4B
     models), or when it holds more than one patient; an invalid resource is skipped instead.
     """
     if isinstance(bundle, (str, bytes)):
-        bundle = read_json(bundle, "bundle")
+        bundle = read_json(bundle, "bundle", limit=limit)
     codes = codes or code_map()
     as_of = as_of or dt.date.today()
     resources = read_bundle(bundle)

@@ -26,7 +26,13 @@ from decision_aid.errors import InputError, InputProblem
 from decision_aid.json_text import read_json, show
 from decision_aid.knowledge import Knowledge
 from decision_aid.labels import field_label, show_value
-from decision_aid.records.fhir_import import Conflict, ImportedRecord, Provenance, import_bundle
+from decision_aid.records.fhir_import import (
+    MAX_FILE_BUNDLE_BYTES,
+    Conflict,
+    ImportedRecord,
+    Provenance,
+    import_bundle,
+)
 
 
 def as_of_date(text: str) -> dt.date:
@@ -43,7 +49,7 @@ def assess_record(args: argparse.Namespace, read: Callable[[str], bytes]) -> int
     from decision_aid.assessment import assess, default_aid
     from decision_aid.text import summary
 
-    record = import_bundle(read(args.fhir), as_of=args.as_of)
+    record = import_bundle(read(args.fhir), as_of=args.as_of, limit=MAX_FILE_BUNDLE_BYTES)
     alerts = red_flag_alerts(record, default_aid().knowledge, args.jurisdiction)
     answers: Any = {}
     if args.answers is not None:
