@@ -9,10 +9,10 @@ import streamlit as st
 
 from app_pages.consultation_form import ANSWERS
 from decision_aid.errors import InputError
-from decision_aid.form import NOT_KNOWN, answers_to_factors
-from decision_aid.labels import field_label
+from decision_aid.knowledge.labels import field_label
 from decision_aid.models import parse_factors
-from decision_aid.teaching import Case, load_cases
+from decision_aid.views.form import NOT_KNOWN, answers_to_factors
+from decision_aid.views.teaching import Case, load_cases
 
 CONSULTATION = "The patient on the Consultation page"
 # The Consultation page's session key: its form has been assessed (or a patient loaded) since the

@@ -1,6 +1,6 @@
 """Consultation: the patient's factors in; each option's verdict, why, and what would change it.
 
-Thin by design: decision_aid.consultation computes everything shown here.
+Thin by design: decision_aid.views.consultation computes everything shown here.
 Nothing is written to disk; the patient lives in the browser session only.
 """
 
@@ -14,19 +14,19 @@ import streamlit as st
 
 from app_pages import fhir_load, load_guard, patient_tab, ui
 from app_pages.consultation_form import answers, commit_widgets, factors_form, input_label, set_answers
-from decision_aid.consultation import Consultation, consult, load_record_in_form_words
+from decision_aid.engine.missing import Ask, by_test
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
 from decision_aid.json_text import MAX_INPUT_BYTES
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
-from decision_aid.letter import SO_FAR, could_change, key_reasons, label, only_nothing_indicates
-from decision_aid.missing import Ask, by_test
-from decision_aid.vocabulary import fields
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.views.consultation import Consultation, consult, load_record_in_form_words
+from decision_aid.views.form import RED_FLAG_WORDS, RED_FLAGS, REQUIRED_WORDS, read_answers, readable
+from decision_aid.views.letter import SO_FAR, could_change, key_reasons, label, only_nothing_indicates
 
 _log = logging.getLogger("app_pages.Consultation")
 
 try:  # the PDF handout is optional: the page works without it
-    from decision_aid.handout import build_handout
+    from decision_aid.views.handout import build_handout
 except ImportError:  # pragma: no cover - depends on the install
     build_handout = None
 

@@ -2,7 +2,7 @@
 
 Answers live in st.session_state["answers"] (field -> value, None = not known or not yet
 answered), which outlives the widgets when the user visits another page; each widget's own
-key is seeded from it. What each input starts with is decision_aid.form's: "not known" for a
+key is seeded from it. What each input starts with is decision_aid.views.form's: "not known" for a
 nullable field, empty for a required or explicitly asked one (the red flags, the motor
 deficit, weeks of conservative care). Each red-flag question is answered yes or no, or all
 at once with "None of these". A choice the contract defaults follows the other answers: the
@@ -16,7 +16,9 @@ from typing import Any
 import streamlit as st
 
 from app_pages import fhir_load, ui
-from decision_aid.form import (
+from decision_aid.knowledge.fields import FieldSpec, fields
+from decision_aid.knowledge.labels import field_label, input_format, value_text
+from decision_aid.views.form import (
     GROUPS,
     NOT_KNOWN,
     QUESTIONS,
@@ -27,8 +29,6 @@ from decision_aid.form import (
     help_text,
     unit,
 )
-from decision_aid.labels import field_label, input_format, value_text
-from decision_aid.vocabulary import FieldSpec, fields
 
 ANSWERS = "answers"
 NO_RED_FLAGS = "no_red_flags"  # the "None of these" box: an answer (no) to every red-flag question

@@ -10,11 +10,11 @@ import streamlit as st
 from app_pages import cases, ui
 from app_pages.field_inputs import field_input
 from app_pages.verdict_chart import chart, frame
-from decision_aid import explore
+from decision_aid.engine import explore
 from decision_aid.errors import InputError
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import parse_factors
-from decision_aid.vocabulary import fields
 
 DEFAULT_BASE = "Teaching case: Grade I degenerative slip, stable on films"
 DEFAULT_FACTOR = "translation_mm"

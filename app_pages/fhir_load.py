@@ -22,7 +22,7 @@ import streamlit as st
 from app_pages import ui
 from decision_aid.errors import InputError
 from decision_aid.json_text import MAX_INPUT_BYTES
-from decision_aid.labels import field_label, show_value
+from decision_aid.knowledge.labels import field_label, show_value
 from decision_aid.records.fhir_import import ImportedRecord, import_bundle
 from decision_aid.records.fhir_text import conflict_text, source_caption
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from decision_aid.labels import field_label, input_format, value_text
-from decision_aid.vocabulary import fields
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import field_label, input_format, value_text
 
 
 def field_input(name: str, value: Any, key: str) -> Any:

@@ -8,8 +8,8 @@ import streamlit as st
 
 from app_pages import ui
 from app_pages.knowledge_changes import show_changes
-from decision_aid import catalogue
-from decision_aid.labels import OPTION_NAMES
+from decision_aid.knowledge import catalogue
+from decision_aid.knowledge.labels import OPTION_NAMES
 from decision_aid.models import EFFECTS, JURISDICTIONS, OPTIONS
 
 EFFECT_STYLE = {  # colour, and always the effect in words

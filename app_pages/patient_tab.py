@@ -3,7 +3,7 @@
 The choice to make, what the patient's condition is, what the tool found for each
 option, what matters to the patient (rated here, printed in the handout), and the
 Option Grid. An urgent referral shows only the urgent message and the safety net.
-Everything said comes from decision_aid.patient_view (rules/patient_view/), the
+Everything said comes from decision_aid.views.patient_view (rules/patient_view/), the
 view beside the page's knowledge (`ui.view()`); this module only lays it out. The
 ratings live in st.session_state and never change a verdict.
 """
@@ -16,8 +16,8 @@ import re
 import streamlit as st
 
 from app_pages import ui
-from decision_aid.consultation import Consultation
-from decision_aid.patient_view import PatientView
+from decision_aid.views.consultation import Consultation
+from decision_aid.views.patient_view import PatientView
 
 RATINGS = "patient_values"  # value id -> 1..5 (absent: not rated)
 _WIDGET = "value_{}"

@@ -7,10 +7,10 @@ import html
 import streamlit as st
 
 from app_pages import cases, ui
-from decision_aid import teaching
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
-from decision_aid.missing import by_test
+from decision_aid.engine.missing import by_test
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import OPTIONS, VERDICTS
+from decision_aid.views import teaching
 
 ANSWERS = "teaching-answers"  # session state: case id -> {"triage": urgent|elective, "verdicts": option -> verdict}
 STEPS = "teaching-steps"  # session state: case id -> how many reasoning steps are shown

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import streamlit as st
 
 from decision_aid import default_aid
-from decision_aid.labels import VERDICT_WORDS, guidance, show_value
+from decision_aid.knowledge.fields import settings
+from decision_aid.knowledge.labels import VERDICT_WORDS, guidance, show_value
 from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS
-from decision_aid.patient_view import view_of
-from decision_aid.vocabulary import settings
+from decision_aid.views.patient_view import view_of
 
 # Colour is never the only signal: every badge also carries the verdict in words and a symbol.
 VERDICT_STYLE = {

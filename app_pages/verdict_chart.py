@@ -10,8 +10,8 @@ import altair as alt
 import pandas as pd
 
 from app_pages.ui import VERDICT_STYLE
-from decision_aid.explore import Sweep, is_numeric
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label, value_text
+from decision_aid.engine.explore import Sweep, is_numeric
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, field_label, value_text
 from decision_aid.models import OPTIONS, VERDICTS
 
 SHAPES = {

@@ -3,7 +3,7 @@
 A discussion aid for clinicians and patients, never an order.
 """
 
-from decision_aid.assessment import DecisionAid, assess, default_aid
+from decision_aid.engine.assessment import DecisionAid, assess, default_aid
 from decision_aid.errors import DecisionAidError, EngineError, InputError, KnowledgeError
 from decision_aid.models import OPTIONS, Assessment, PatientFactors
 

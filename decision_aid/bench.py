@@ -38,8 +38,8 @@ from typing import Any
 
 import durable_rules_engine as dre
 
-from decision_aid.assessment import DecisionAid, default_aid
-from decision_aid.compiler import PATIENT, SCREEN, read_states, screen_fields
+from decision_aid.engine.assessment import DecisionAid, default_aid
+from decision_aid.engine.compiler import PATIENT, SCREEN, read_states, screen_fields
 from decision_aid.samples import random_patients
 
 
@@ -199,7 +199,7 @@ def _bare_ms(aid: DecisionAid, patients_facts: list[dict[str, Any]]) -> float:
 def _consultation_rerun(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float]:
     """What the Consultation page computes on a rerun with a new patient: the assessment,
     its missing information and what would change each verdict (nothing remembered)."""
-    from decision_aid.consultation import consult
+    from decision_aid.views.consultation import consult
 
     fresh = DecisionAid(aid.knowledge)
     times = sorted(_time_ms(lambda p: consult(p, fresh), p) for p in patients[:500])
@@ -243,8 +243,8 @@ def _page_rerun_ms(patient: dict[str, Any], reruns: int = 12) -> tuple[float, fl
 def _handout_seconds(aid: DecisionAid, patients: list[dict[str, Any]]) -> tuple[float, float]:
     """CPU time to make one handout PDF (its content and drawing) from an assessment already made,
     as the Consultation page's download button does, in a warm process: median and max."""
-    from decision_aid.handout import build_handout
-    from decision_aid.patient_view import view_of
+    from decision_aid.views.handout import build_handout
+    from decision_aid.views.patient_view import view_of
 
     view = view_of(aid.knowledge)
     done = [aid.explain(p) for p in patients]

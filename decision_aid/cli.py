@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from decision_aid.atomic_file import AtomicFile
-    from decision_aid.batch import Counts
+    from decision_aid.cohorts.batch import Counts
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -246,8 +246,8 @@ def _refuse_input_as_output(source: str, output: str) -> None:
 
 
 def _assess(args: argparse.Namespace) -> int:
-    from decision_aid.assessment import assess
-    from decision_aid.text import summary
+    from decision_aid.engine.assessment import assess
+    from decision_aid.views.summary import summary
 
     if args.fhir is not None:
         from decision_aid.records.fhir_text import assess_record
@@ -263,7 +263,7 @@ def _assess(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from decision_aid.atomic_file import AtomicFile
-    from decision_aid.batch import Counts, WorkerDied, run_batch, split_lines
+    from decision_aid.cohorts.batch import Counts, WorkerDied, run_batch, split_lines
 
     target = None
     if args.output:
@@ -347,10 +347,10 @@ def _how_far(
 
 
 def _handout(args: argparse.Namespace) -> int:
-    from decision_aid.assessment import default_aid
     from decision_aid.atomic_file import output_target
-    from decision_aid.handout import write_handout
-    from decision_aid.patient_view import view_of
+    from decision_aid.engine.assessment import default_aid
+    from decision_aid.views.handout import write_handout
+    from decision_aid.views.patient_view import view_of
 
     if args.file != "-":
         _open(args.file).close()  # a missing input is exit 2, before any output problem
@@ -397,11 +397,11 @@ def _serve_cds(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
-    from decision_aid import patient_view
-    from decision_aid.agreement import compare
-    from decision_aid.knowledge import load
+    from decision_aid.engine.agreement import compare
+    from decision_aid.knowledge.files import yaml_problems
+    from decision_aid.knowledge.loader import load
     from decision_aid.records.fhir_codes import check_code_map
-    from decision_aid.rules_files import yaml_problems
+    from decision_aid.views import patient_view
 
     try:
         unreadable = yaml_problems(args.dir)  # every file, teaching cases included: a repeated key too

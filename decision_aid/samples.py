@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from decision_aid.knowledge.fields import FieldSpec, fields
 from decision_aid.models import PatientFactors
-from decision_aid.vocabulary import FieldSpec, fields
 
 _REPAIRS = 50
 

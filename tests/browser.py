@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

@@ -272,7 +272,7 @@ class InProcess:
     def __init__(self, signer: Signer, jwks: Path, **env: str):
         from fastapi.testclient import TestClient
 
-        from decision_aid.assessment import default_aid
+        from decision_aid.engine.assessment import default_aid
         from decision_aid.records.cds_config import load_config
         from decision_aid.records.cds_service import create_app
 

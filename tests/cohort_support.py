@@ -48,7 +48,7 @@ def write_jsonl(path, records: list[dict[str, Any]]) -> None:
 
 def columns_of(records: list[dict[str, Any]], leave_out: tuple[str, ...] = ()) -> dict[str, list[Any]]:
     """Column -> values (None where a field is left out), every contract field plus id and performed."""
-    from decision_aid.vocabulary import fields
+    from decision_aid.knowledge.fields import fields
 
     names = ["id", "performed", *fields()]
     return {
@@ -80,7 +80,7 @@ def write_parquet(path, columns: dict[str, list[Any]], types: dict[str, Any] | N
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from decision_aid.vocabulary import fields
+    from decision_aid.knowledge.fields import fields
 
     kinds = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(), "string": pa.string()}
     declared = fields()

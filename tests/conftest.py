@@ -23,9 +23,9 @@ import yaml
 
 from decision_aid import DecisionAid, default_aid
 from decision_aid.errors import KnowledgeError
-from decision_aid.knowledge import load
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.knowledge.loader import load
 from decision_aid.models import PatientFactors
-from decision_aid.rules_files import rules_dir
 
 # ---- the base patient and its named variants -----------------------------------------------------
 

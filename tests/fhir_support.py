@@ -10,8 +10,8 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from decision_aid.knowledge.fields import fields
 from decision_aid.records.fhir_codes import CodeEntry, code_map
-from decision_aid.vocabulary import fields
 
 FHIR_DATA = Path(__file__).resolve().parent / "data" / "fhir"
 PATIENT_ID = "example"

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from decision_aid.vocabulary import FieldSpec, fields
+from decision_aid.knowledge.fields import FieldSpec, fields
 
 RED_FLAG_DEFAULTS = {
     "cauda_equina_syndrome": False,

@@ -11,9 +11,9 @@ import pytest
 
 from decision_aid.cli import main
 from decision_aid.cohorts.absent_columns import absent_red_flags_warning, red_flag_fields
-from decision_aid.knowledge import load
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.loader import load
 from decision_aid.models import parse_factors
-from decision_aid.vocabulary import fields
 from tests.conftest import edit_rule, variant
 
 # The bundled red flags read these fields (contract.md, "Red flags"), in the contract's order.

@@ -1,9 +1,9 @@
-"""The Python reading of the rules equals durable-rules on every threshold grid (decision_aid.agreement)."""
+"""The Python reading of the rules equals durable-rules on every threshold grid (decision_aid.engine.agreement)."""
 
 import pytest
 
-from decision_aid import reading
-from decision_aid.agreement import compare
+from decision_aid.engine.agreement import compare
+from decision_aid.knowledge import reading
 
 # The exhaustive comparison on the shipped rules (no divergence, every red flag, finding and rule run
 # on its grid) runs once in the suite, through `decision-aid rules check`: tests/test_knowledge.py.
@@ -22,9 +22,9 @@ def test_a_broken_python_reading_is_caught_and_named(aid, monkeypatch, wrong, ri
 
 def test_rules_that_name_the_jurisdiction_are_compared_under_both(aid):
     """The jurisdiction is gridded like a field: a rule naming it is run under 'uk' and 'us'."""
-    from decision_aid import agreement
-    from decision_aid.knowledge import candidate_values
-    from decision_aid.vocabulary import condition_fields
+    from decision_aid.engine import agreement
+    from decision_aid.knowledge.fields import condition_fields
+    from decision_aid.knowledge.loader import candidate_values
 
     grids = {
         n: candidate_values(s, aid.knowledge.thresholds.get(n, set()), with_null=True)

@@ -14,12 +14,12 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from decision_aid import assess, default_aid
-from decision_aid.form import NOT_KNOWN, QUESTIONS
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
-from decision_aid.letter import clinic_letter
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.models import parse_factors
-from decision_aid.patient_view import view_of
-from decision_aid.vocabulary import fields
+from decision_aid.views.form import NOT_KNOWN, QUESTIONS
+from decision_aid.views.letter import clinic_letter
+from decision_aid.views.patient_view import view_of
 from tests.test_app_hostile import messages as load_messages
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -226,7 +226,7 @@ def test_slip_type_follows_the_grade():
 def test_every_input_has_help_text(first_visit: AppTest):
     # in its group's one "Help: ..." expander (one tab stop a group), never a help icon on each input
     from app_pages.ui import md
-    from decision_aid.form import help_text
+    from decision_aid.views.form import help_text
 
     at = first_visit
     shown = " ".join(m.value for e in at.expander if e.label.startswith("Help: ") for m in e.markdown)
@@ -486,12 +486,12 @@ def test_missing_required_answers_are_named():
 
 
 def test_an_unexpected_error_shows_a_calm_message(monkeypatch: pytest.MonkeyPatch):
-    import decision_aid.consultation
+    import decision_aid.views.consultation
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(decision_aid.consultation, "consult", broken)
+    monkeypatch.setattr(decision_aid.views.consultation, "consult", broken)
     at = start()
     fill(at, FORM)
     submit(at)
@@ -513,7 +513,7 @@ def test_a_loaded_patient_is_assessed_and_fills_the_form():
 
 
 def test_a_saved_consultation_loads_back():
-    from decision_aid.consultation import consult
+    from decision_aid.views.consultation import consult
 
     record = consult(PATIENT).record_json().encode()
     at = start()
@@ -585,7 +585,7 @@ def test_a_second_patient_loaded_brings_nothing_of_the_first(monkeypatch: pytest
 
 
 def test_a_saved_consultation_loaded_over_a_rated_patient_starts_unrated():
-    from decision_aid.consultation import consult
+    from decision_aid.views.consultation import consult
 
     at = start()
     fill(at, FORM)

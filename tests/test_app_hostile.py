@@ -18,7 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from decision_aid import assess
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CASE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "isthmic-grade2.json").read_text())
@@ -118,16 +118,16 @@ def test_a_hostile_file_gives_a_calm_message_and_keeps_the_patient(
 )
 def test_any_error_while_loading_is_a_calm_message(monkeypatch: pytest.MonkeyPatch, error: Exception):
     """Whatever the loader raises (today's loader raises only InputError; this page does not rely on it)."""
-    import decision_aid.consultation
+    import decision_aid.views.consultation
 
-    load_record = decision_aid.consultation.load_record
+    load_record = decision_aid.views.consultation.load_record
 
     def hostile(data: Any) -> Any:
         if data == b"hostile":
             raise error
         return load_record(data)
 
-    monkeypatch.setattr(decision_aid.consultation, "load_record", hostile)
+    monkeypatch.setattr(decision_aid.views.consultation, "load_record", hostile)
     at = start()
     before = loaded(at)
     upload(at, "hostile.json", b"hostile")
@@ -139,17 +139,17 @@ def test_any_error_while_loading_is_a_calm_message(monkeypatch: pytest.MonkeyPat
 
 def test_a_patient_that_cannot_be_assessed_is_not_half_loaded(monkeypatch: pytest.MonkeyPatch):
     """The new answers are applied only once the new patient has been assessed."""
-    import decision_aid.consultation
+    import decision_aid.views.consultation
 
     other = {**PATIENT, "age": PATIENT["age"] + 1}
-    consult = decision_aid.consultation.consult
+    consult = decision_aid.views.consultation.consult
 
     def failing_for_the_new_patient(patient: Any, *args: Any, **kwargs: Any) -> Any:
         if dict(patient)["age"] == other["age"]:
             raise RuntimeError("engine failure")
         return consult(patient, *args, **kwargs)
 
-    monkeypatch.setattr(decision_aid.consultation, "consult", failing_for_the_new_patient)
+    monkeypatch.setattr(decision_aid.views.consultation, "consult", failing_for_the_new_patient)
     at = start()
     before = loaded(at)
     upload(at, "other.json", json.dumps(other).encode())

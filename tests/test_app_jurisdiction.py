@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from decision_aid import catalogue, explore
-from decision_aid.consultation import consult, load_record
+from decision_aid.engine import explore
 from decision_aid.errors import InputError
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
-from decision_aid.teaching import load_cases
+from decision_aid.knowledge import catalogue
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.views.consultation import consult, load_record
+from decision_aid.views.teaching import load_cases
 from tests.test_app_hostile import messages as load_messages
 
 ROOT = Path(__file__).resolve().parent.parent

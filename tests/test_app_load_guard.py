@@ -10,7 +10,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from decision_aid import assess
-from decision_aid.labels import VERDICT_WORDS
+from decision_aid.knowledge.labels import VERDICT_WORDS
 from tests.test_app_consultation import FIRST, SECOND, card, form_values
 from tests.test_app_hostile import messages, start, upload
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from decision_aid.cli import main
-from decision_aid.consultation import RECORD_KIND, load_record, load_record_in_form_words
 from decision_aid.errors import InputError
+from decision_aid.views.consultation import RECORD_KIND, load_record, load_record_in_form_words
 from tests.test_app_hostile import messages, start, upload
 
 VALID = {

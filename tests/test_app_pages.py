@@ -7,9 +7,12 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from decision_aid import catalogue, default_aid, explore, teaching
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid import default_aid
+from decision_aid.engine import explore
+from decision_aid.knowledge import catalogue
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.models import parse_factors
+from decision_aid.views import teaching
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 PATIENT = json.loads(

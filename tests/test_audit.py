@@ -186,9 +186,9 @@ def test_a_parquet_cohort_gives_the_same_audit_in_process_on_the_pool_and_on_das
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from decision_aid.knowledge.fields import fields
     from decision_aid.models import OPTIONS
     from decision_aid.samples import random_patients
-    from decision_aid.vocabulary import fields
 
     patients = random_patients(120, seed=7)
     table = {"id": [f"r{i}" for i in range(len(patients))], "done": [OPTIONS[i % 6] for i in range(len(patients))]}

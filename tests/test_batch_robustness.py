@@ -244,7 +244,7 @@ def test_a_handout_that_cannot_be_written_whole_leaves_the_previous_pdf(tmp_path
 
 
 def test_write_handout_replaces_a_file_only_when_complete(tmp_path, monkeypatch):
-    from decision_aid import handout
+    from decision_aid.views import handout
 
     target = tmp_path / "handout.pdf"
     target.write_bytes(b"previous")
@@ -364,7 +364,8 @@ def read_terminal(leader: int) -> bytes:
 
 def test_an_interrupt_before_a_pass_asserts_anything_stays_an_interrupt(monkeypatch):
     """It came out as `durable_rules_engine.error ... 309` (no session to delete), hiding the Ctrl-C."""
-    from decision_aid import assess, engine
+    from decision_aid import assess
+    from decision_aid.engine import durable as engine
 
     patient = json.loads(PATIENT.read_text())
     assess(patient)

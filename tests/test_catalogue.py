@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from decision_aid import catalogue, default_aid
+from decision_aid import default_aid
+from decision_aid.knowledge import catalogue
 from decision_aid.models import OPTIONS
 
 

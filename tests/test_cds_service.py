@@ -24,8 +24,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from decision_aid.assessment import default_aid
 from decision_aid.cli import main
+from decision_aid.engine.assessment import default_aid
+from decision_aid.knowledge.fields import fields
 from decision_aid.records.cds_cards import (
     CardContext,
     cards_for,
@@ -42,7 +43,6 @@ from decision_aid.records.cds_service import create_app
 from decision_aid.records.cds_texts import cds_texts
 from decision_aid.records.fhir_codes import code_map
 from decision_aid.records.fhir_import import import_bundle
-from decision_aid.vocabulary import fields
 from tests.cds_support import (
     FHIR_TOKEN,
     ISSUER,

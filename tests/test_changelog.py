@@ -13,8 +13,8 @@ import yaml
 from decision_aid.cli import main
 from decision_aid.governance import changelog
 from decision_aid.governance.commands import rules_check_problems
-from decision_aid.knowledge import load
-from decision_aid.rules_files import rules_dir
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.knowledge.loader import load
 from tests.conftest import edit_rule
 
 

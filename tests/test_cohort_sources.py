@@ -13,8 +13,8 @@ import pytest
 
 from decision_aid.cohorts.runner import run_cohort
 from decision_aid.cohorts.sources import CohortError, read_cohort
+from decision_aid.knowledge.fields import fields
 from decision_aid.models import parse_factors
-from decision_aid.vocabulary import fields
 from tests.cohort_support import cohort_records, columns_of, write_csv, write_jsonl, write_parquet
 
 CLI = [sys.executable, "-m", "decision_aid"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from decision_aid import conditions as cond
-from decision_aid.labels import describe_condition
-from decision_aid.reading import holds, undecided_fields
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.labels import describe_condition
+from decision_aid.knowledge.reading import holds, undecided_fields
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,12 @@ import yaml
 from pydantic import ValidationError
 
 from decision_aid import InputError, assess, default_aid
-from decision_aid.consultation import consult, load_patient
 from decision_aid.errors import KnowledgeError
-from decision_aid.form import (
+from decision_aid.knowledge.fields import fields, load_fields
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.models import PatientFactors
+from decision_aid.views.consultation import consult, load_patient
+from decision_aid.views.form import (
     ASKED,
     GROUPS,
     NOT_KNOWN,
@@ -27,10 +30,7 @@ from decision_aid.form import (
     help_text,
     read_answers,
 )
-from decision_aid.letter import clinic_letter
-from decision_aid.models import PatientFactors
-from decision_aid.rules_files import rules_dir
-from decision_aid.vocabulary import fields, load_fields
+from decision_aid.views.letter import clinic_letter
 from tests.conftest import variant
 
 DATA = Path(__file__).resolve().parent.parent / "examples"

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from decision_aid import assess, default_aid
-from decision_aid import conditions as cond
-from decision_aid.counterfactuals import MAX_PER_OPTION, MODIFIABLE, Suggestion, what_would_change
-from decision_aid.knowledge import candidate_values
+from decision_aid.engine.verdicts import VERDICT_RANK
+from decision_aid.engine.what_would_change import MAX_PER_OPTION, MODIFIABLE, Suggestion, what_would_change
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.loader import candidate_values
 from decision_aid.models import OPTIONS
 from decision_aid.samples import random_patients
-from decision_aid.verdicts import VERDICT_RANK
-from decision_aid.vocabulary import fields
 from tests.conftest import variant
 from tests.strategies import patients
 

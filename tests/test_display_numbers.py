@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from decision_aid import assess, default_aid
-from decision_aid.consultation import consult
-from decision_aid.handout import build_handout
-from decision_aid.labels import describe_condition, input_format, show_value
-from decision_aid.letter import clinic_letter
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import describe_condition, input_format, show_value
 from decision_aid.models import parse_factors
-from decision_aid.patient_view import view_of
-from decision_aid.teaching import reasoning
-from decision_aid.text import summary
-from decision_aid.vocabulary import fields
+from decision_aid.views.consultation import consult
+from decision_aid.views.handout import build_handout
+from decision_aid.views.letter import clinic_letter
+from decision_aid.views.patient_view import view_of
+from decision_aid.views.summary import summary
+from decision_aid.views.teaching import reasoning
 
 FIELD_DECIMALS = {n: s.decimals for n, s in fields().items() if s.decimals is not None}
 DATA = Path(__file__).resolve().parent.parent / "examples"

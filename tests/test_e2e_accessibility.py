@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app_pages.consultation_form import NONE_OF_THESE_HELP
-from decision_aid.form import GROUPS, help_text
+from decision_aid.views.form import GROUPS, help_text
 from tests.browser import ROOT, idle, settle
 from tests.test_e2e_screens import show
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from decision_aid import assess
-from decision_aid.labels import OPTION_NAMES
+from decision_aid.knowledge.labels import OPTION_NAMES
 from tests.browser import ROOT, assert_cards, load, settle
 
 pytestmark = pytest.mark.slow

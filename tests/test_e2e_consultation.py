@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from decision_aid import assess
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 from tests.browser import ROOT, assert_cards, load, settle, upload
 
 pytestmark = pytest.mark.slow

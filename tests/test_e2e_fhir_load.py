@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from decision_aid.form import QUESTIONS
+from decision_aid.views.form import QUESTIONS
 from tests.browser import ROOT, idle, settle
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from decision_aid import EngineError
-from decision_aid.engine import Engine
+from decision_aid.engine.durable import Engine
 from decision_aid.samples import random_patients
 from tests.conftest import variant
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from decision_aid import InputError, default_aid, explore
+from decision_aid import InputError, default_aid
+from decision_aid.engine import explore
+from decision_aid.engine.verdicts import VERDICT_RANK
+from decision_aid.knowledge.fields import fields
 from decision_aid.models import OPTIONS, parse_factors
-from decision_aid.verdicts import VERDICT_RANK
-from decision_aid.vocabulary import fields
 
 BASE = json.loads(
     (Path(__file__).resolve().parent.parent / "examples" / "grade1-degenerative-stenosis.json").read_text()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from decision_aid.assessment import default_aid
 from decision_aid.cli import main
+from decision_aid.engine.assessment import default_aid
 from decision_aid.models import DEFAULT_JURISDICTION
 from tests.fhir_support import FHIR_DATA
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from decision_aid.errors import KnowledgeError
+from decision_aid.knowledge.fields import fields
 from decision_aid.records.fhir_codes import SYSTEMS, check_code_map, code_map, load_code_map
-from decision_aid.vocabulary import fields
 
 
 def edit(kb: Path, change) -> list[str]:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from decision_aid import assess
 from decision_aid.errors import InputError
+from decision_aid.knowledge.fields import fields
 from decision_aid.models import PatientFactors, parse_factors
 from decision_aid.records.fhir_codes import code_map
 from decision_aid.records.fhir_import import import_bundle, present_red_flags
-from decision_aid.vocabulary import fields
 from tests.fhir_support import (
     FHIR_DATA,
     bundle,

@@ -14,14 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from decision_aid import InputError, assess, default_aid, handout_pdf
-from decision_aid.handout import build_handout, handout_content, write_handout
-from decision_aid.handout_content import Box, Handout, Para, References, Section
-from decision_aid.handout_pdf import FONT_DIR, render
-from decision_aid.labels import OPTION_NAMES
+from decision_aid import InputError, assess, default_aid
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES
 from decision_aid.models import parse_factors
-from decision_aid.patient_view import view_of
-from decision_aid.vocabulary import fields
+from decision_aid.views import handout_pdf
+from decision_aid.views.handout import build_handout, handout_content, write_handout
+from decision_aid.views.handout_content import Box, Handout, Para, References, Section
+from decision_aid.views.handout_pdf import FONT_DIR, render
+from decision_aid.views.patient_view import view_of
 from tests.cli_support import run_cli
 from tests.strategies import patients
 

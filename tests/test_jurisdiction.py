@@ -13,9 +13,9 @@ import pytest
 import textstat
 
 from decision_aid import DecisionAid, InputError, assess, default_aid
-from decision_aid.counterfactuals import what_would_change
-from decision_aid.handout_content import strip_marks
+from decision_aid.engine.what_would_change import what_would_change
 from decision_aid.models import OPTIONS, parse_factors
+from decision_aid.views.handout_content import strip_marks
 from tests.cli_support import run_cli
 from tests.conftest import variant
 
@@ -310,8 +310,8 @@ def test_every_option_is_assessed_in_both_jurisdictions():
 
 @pytest.mark.parametrize(("jurisdiction", "words"), [("uk", "UK guidance"), ("us", "USA guidance")])
 def test_the_letter_and_the_handout_say_whose_guidance(jurisdiction, words):
-    from decision_aid.handout import handout_content
-    from decision_aid.letter import clinic_letter
+    from decision_aid.views.handout import handout_content
+    from decision_aid.views.letter import clinic_letter
 
     aid = default_aid()
     patient = json.loads((DATA / "in-label-disc-replacement.json").read_text())
@@ -323,7 +323,7 @@ def test_the_letter_and_the_handout_say_whose_guidance(jurisdiction, words):
 
 
 def test_a_usa_handout_uses_no_uk_only_terms():
-    from decision_aid.handout import handout_content
+    from decision_aid.views.handout import handout_content
 
     aid = default_aid()
     for name in ("cauda-equina.json", "in-label-disc-replacement.json"):

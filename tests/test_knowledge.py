@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from decision_aid.knowledge import load
+from decision_aid.knowledge.loader import load
 from decision_aid.models import OPTIONS
 from tests.cli_support import run_cli
 from tests.conftest import edit_rule, knowledge_problems
@@ -67,7 +67,7 @@ RULES_CHECK = [sys.executable, "-m", "decision_aid", "rules", "check"]
 
 @pytest.mark.slow  # the exhaustive comparison: some 80,000 engine passes
 def test_rules_check_command_exits_0_on_the_shipped_rules_and_proves_the_two_readings_equal():
-    """The one exhaustive run of decision_aid.agreement in the suite: exit 0 means no divergence
+    """The one exhaustive run of decision_aid.engine.agreement in the suite: exit 0 means no divergence
     (any is printed and exits 2; tests/test_agreement.py shows that a broken reading is caught)."""
     clean = subprocess.run(RULES_CHECK, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from decision_aid import assess, default_aid
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
-from decision_aid.letter import clinic_letter
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
 from decision_aid.samples import random_patients
+from decision_aid.views.letter import clinic_letter
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
 PATIENTS = [json.loads(p.read_text()) for p in EXAMPLES] + random_patients(80, seed=7)

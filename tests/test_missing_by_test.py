@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 from decision_aid import assess, default_aid
-from decision_aid.counterfactuals import what_would_change
-from decision_aid.missing import by_test
+from decision_aid.engine.missing import by_test
+from decision_aid.engine.what_would_change import what_would_change
+from decision_aid.knowledge.fields import fields
 from decision_aid.samples import random_patients
-from decision_aid.vocabulary import fields
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
 FILMS = json.loads((DATA / "elderly-osteoporosis-unknown-films.json").read_text())

@@ -29,10 +29,11 @@ def test_rules_are_found_inside_an_installed_package(tmp_path, monkeypatch):
     """rules_dir() prefers decision_aid/rules (the installed layout) over the checkout."""
     import shutil
 
-    from decision_aid import knowledge, rules_files
+    from decision_aid.knowledge import files as rules_files
+    from decision_aid.knowledge import loader as knowledge
 
     package = tmp_path / "decision_aid"
     shutil.copytree(ROOT / "rules", package / "rules")
-    monkeypatch.setattr(rules_files, "__file__", str(package / "rules_files.py"))
+    monkeypatch.setattr(rules_files, "__file__", str(package / "knowledge" / "files.py"))
     assert rules_files.rules_dir() == package / "rules"
     assert knowledge.load(rules_files.rules_dir()).version

@@ -6,12 +6,12 @@ or note, and each Option Grid figure with a `when:`. A small table (CLAIMS) list
 text may claim about the patient (found by its words) and the situation, written in the
 condition language, that contradicts the claim. For each text that makes a claim, the
 test searches the exhaustive threshold grid of every field that the text's condition
-and the situation read, directly or through findings (decision_aid.knowledge.candidate_values,
+and the situation read, directly or through findings (decision_aid.knowledge.loader.candidate_values,
 as the agreement proof builds its grids), for a valid patient for whom the text would be
 shown while the situation holds. Any such patient is a contradiction, named with its values.
 
 Findings whose fields nothing else reads are not expanded field by field: one witness
-patient per combination of their states stands for them (as in decision_aid.agreement),
+patient per combination of their states stands for them (as in decision_aid.engine.agreement),
 which keeps the search exhaustive and small. A tag (set by other rules) is tried both set
 and not set. A rule's text counts as shown whenever its condition holds, even where
 another rule makes its option not applicable: stricter than the view itself.
@@ -28,12 +28,12 @@ from typing import Any
 
 import pytest
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Knowledge, candidate_values, check_condition, load, with_dependencies
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.loader import Knowledge, candidate_values, check_condition, load, with_dependencies
+from decision_aid.knowledge.reading import derive_states, holds
 from decision_aid.models import PatientFactors
-from decision_aid.patient_view import load as load_view
-from decision_aid.reading import derive_states, holds
-from decision_aid.vocabulary import fields
+from decision_aid.views.patient_view import load as load_view
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from decision_aid import InputError, KnowledgeError, assess, default_aid
-from decision_aid.knowledge import load as load_knowledge
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.knowledge.loader import load as load_knowledge
 from decision_aid.models import OPTIONS, parse_factors
-from decision_aid.patient_view import VIEW_DIR, load, view_of
-from decision_aid.rules_files import rules_dir
+from decision_aid.views.patient_view import VIEW_DIR, load, view_of
 
 DATA = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLES = sorted(DATA.glob("*.json"))
@@ -284,7 +284,7 @@ def test_not_advised_on_what_we_know_so_far_when_a_missing_answer_could_change_i
 
 
 def test_a_fact_asked_without_a_test_is_named_by_its_label_on_the_handout():
-    from decision_aid.missing import Ask
+    from decision_aid.engine.missing import Ask
     from decision_aid.models import MissingInformation
 
     smoker = MissingInformation(field="smoker", why="", options=["fusion"])

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from decision_aid import default_aid
-from decision_aid.missing import predict_verdicts
-from decision_aid.reading import derive_states
+from decision_aid.engine.missing import predict_verdicts
+from decision_aid.knowledge.reading import derive_states
 from decision_aid.samples import random_patients
 from tests.strategies import patients
 

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from decision_aid import OPTIONS, DecisionAid, default_aid
-from decision_aid.knowledge import load
-from decision_aid.rules_files import rules_dir
-from decision_aid.verdicts import VERDICT_RANK
+from decision_aid.engine.verdicts import VERDICT_RANK
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.knowledge.loader import load
 from tests.strategies import VERSION_2_FIELDS, patients
 
 pytestmark = pytest.mark.slow  # 150 generated patients per property

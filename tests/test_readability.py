@@ -16,13 +16,13 @@ import pytest
 import textstat
 
 from decision_aid import default_aid
-from decision_aid.handout import handout_content
-from decision_aid.handout_content import strip_marks
-from decision_aid.missing import by_test
+from decision_aid.engine.missing import by_test
+from decision_aid.knowledge.fields import fields
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
-from decision_aid.patient_view import view_of
 from decision_aid.samples import random_patients
-from decision_aid.vocabulary import fields
+from decision_aid.views.handout import handout_content
+from decision_aid.views.handout_content import strip_marks
+from decision_aid.views.patient_view import view_of
 
 MAX_GRADE = 8
 OPTION_NAMES = [o.replace("_", " ") for o in OPTIONS]

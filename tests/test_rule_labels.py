@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from decision_aid.knowledge import LABEL_MAX, check_label, load
+from decision_aid.knowledge.loader import LABEL_MAX, check_label, load
 from decision_aid.models import OPTIONS
 from tests.conftest import edit_rule, knowledge_problems
 

@@ -20,9 +20,9 @@ from decision_aid.cohorts.rows import CohortRow
 from decision_aid.governance import diff
 from decision_aid.governance.cohort import SEED, default_cohort
 from decision_aid.governance.passes import evaluate
-from decision_aid.knowledge import load
+from decision_aid.knowledge.loader import load
 from decision_aid.samples import random_patients
-from decision_aid.teaching import load_cases
+from decision_aid.views.teaching import load_cases
 from tests.conftest import edit_rule
 
 ROOT = Path(__file__).resolve().parent.parent

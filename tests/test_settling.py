@@ -1,4 +1,4 @@
-"""A caution that rests on an unknown answer names the test that would settle it (decision_aid.settling),
+"""A caution that rests on an unknown answer names the test that would settle it (decision_aid.engine.settling),
 in the card, the clinic letter, the patient text and the handout, without changing the contract's
 verdicts or missing information."""
 
@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from decision_aid import assess, default_aid
-from decision_aid.consultation import consult
-from decision_aid.handout import handout_content
-from decision_aid.labels import OPTION_NAMES
-from decision_aid.letter import clinic_letter, label
+from decision_aid.engine.settling import settle_sentence, settlers
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES
+from decision_aid.knowledge.reading import fired_rules
 from decision_aid.models import PatientFactors, parse_factors
-from decision_aid.patient_view import view_of
-from decision_aid.reading import fired_rules
-from decision_aid.settling import settle_sentence, settlers
-from decision_aid.vocabulary import fields
+from decision_aid.views.consultation import consult
+from decision_aid.views.handout import handout_content
+from decision_aid.views.letter import clinic_letter, label
+from decision_aid.views.patient_view import view_of
 from tests.test_app_consultation import FORM, card, fill, start, submit
 
 FROZEN = Path(__file__).resolve().parent / "data" / "random_patients_2000.jsonl"

@@ -4,11 +4,12 @@ import textwrap
 
 import pytest
 
-from decision_aid import KnowledgeError, default_aid, teaching
-from decision_aid.labels import describe_condition
+from decision_aid import KnowledgeError, default_aid
+from decision_aid.engine.verdicts import aggregate
+from decision_aid.knowledge.labels import describe_condition
 from decision_aid.models import OPTIONS, VERDICTS, parse_factors
 from decision_aid.samples import random_patients
-from decision_aid.verdicts import aggregate
+from decision_aid.views import teaching
 
 # Verdicts the knowledge base cannot give under the default jurisdiction ('uk'), whatever the
 # factors: conservative care has an "always" supports rule and no opposes rule; disc replacement's

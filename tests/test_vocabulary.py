@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from decision_aid.knowledge.fields import fields, groups, load_fields
+from decision_aid.knowledge.files import rules_dir
 from decision_aid.models import PatientFactors
-from decision_aid.rules_files import rules_dir
-from decision_aid.vocabulary import fields, groups, load_fields
 from tests.conftest import knowledge_problems
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,11 +14,11 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import show_value
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import show_value
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import PatientFactors
-from decision_aid.vocabulary import fields
 
 
 def red_flag_fields(knowledge: Iterable[Knowledge]) -> list[str]:

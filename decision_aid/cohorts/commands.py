@@ -127,7 +127,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _warn_absent_red_flags(cohort: Path, rules: Path | None) -> None:
     """One line on standard error if the cohort file has no column for a red-flag field."""
     from decision_aid.cohorts.absent_columns import absent_red_flags_warning
-    from decision_aid.knowledge import load
+    from decision_aid.knowledge.loader import load
 
     warning = absent_red_flags_warning(cohort, [load(rules)])  # run_cohort has checked the knowledge base
     if warning:

@@ -34,7 +34,7 @@ from typing import Any
 from decision_aid.cohorts import work
 from decision_aid.cohorts.rows import CohortRow, Outcome
 from decision_aid.errors import DecisionAidError
-from decision_aid.rules_files import rules_dir
+from decision_aid.knowledge.files import rules_dir
 
 LOCAL = "local"
 _AHEAD = 3  # partitions in flight per worker thread

@@ -29,8 +29,8 @@ from typing import Any
 from decision_aid.cohorts.rows import CohortRow
 from decision_aid.errors import DecisionAidError, InputError
 from decision_aid.json_text import read_json, show, show_key
+from decision_aid.knowledge.fields import FieldSpec, fields
 from decision_aid.models import PatientFactors, allowed_values
-from decision_aid.vocabulary import FieldSpec, fields
 
 ID = "id"
 PERFORMED = "performed"

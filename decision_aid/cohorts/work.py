@@ -3,7 +3,7 @@
 A worker (the main process when serial, a pool process, a Dask worker) keeps one DecisionAid
 per knowledge base it has been asked for, keyed by the folder (None: the installed rules/), so
 two knowledge bases (a rules diff's OLD and NEW) live side by side in one process: each
-compiles to its own durable-rules ruleset, with a name no other takes (see decision_aid.engine),
+compiles to its own durable-rules ruleset, with a name no other takes (see decision_aid.engine.durable),
 and each pass deletes its session, so neither comes near the 1,024 live sessions a ruleset holds.
 
 durable-rules is not thread-safe: every pass in this process runs under one lock (a Dask
@@ -16,10 +16,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from decision_aid.assessment import DecisionAid, default_aid
 from decision_aid.cohorts.rows import CohortRow, Outcome
+from decision_aid.engine.assessment import DecisionAid, default_aid
 from decision_aid.errors import InputError
-from decision_aid.knowledge import load
+from decision_aid.knowledge.loader import load
 
 EMPTY = "empty line: expected one patient as a JSON object"
 

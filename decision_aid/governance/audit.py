@@ -22,9 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge
+from decision_aid.knowledge.files import read_yaml
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import OPTIONS, VERDICTS
-from decision_aid.rules_files import read_yaml
 
 from .folders import GovernanceInputError
 from .passes import PatientResult

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from decision_aid.rules_files import rules_dir
+from decision_aid.knowledge.files import rules_dir
 
 BUDGET_SECONDS = 60.0
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from decision_aid.errors import KnowledgeProblem
-from decision_aid.rules_files import read_yaml
+from decision_aid.knowledge.files import read_yaml
 
 HASH_KEY = "content_sha256"
 CHANGELOG = "CHANGELOG.md"

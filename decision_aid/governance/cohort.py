@@ -14,7 +14,7 @@ from pathlib import Path
 from decision_aid.cohorts.rows import CohortRow
 from decision_aid.errors import DecisionAidError, InputError
 from decision_aid.samples import random_patients
-from decision_aid.teaching import Case
+from decision_aid.views.teaching import Case
 
 from .folders import GovernanceInputError, example_patients
 from .passes import Row

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from decision_aid.models import JURISDICTIONS
 
 if TYPE_CHECKING:  # the command line imports this module to build its parser: keep that cheap
-    from decision_aid.knowledge import Knowledge
+    from decision_aid.knowledge.loader import Knowledge
 
     from .passes import PatientResult, Row
 
@@ -138,7 +138,7 @@ def run_diff(args: argparse.Namespace) -> int:
 def _cases(knowledge: Knowledge, folder: Path, given: object) -> list:
     """The teaching cases of the new rules folder (none if it has none)."""
     from decision_aid.errors import KnowledgeError
-    from decision_aid.teaching import load_cases
+    from decision_aid.views.teaching import load_cases
 
     from .folders import GovernanceInputError
 
@@ -182,7 +182,7 @@ def add_stamp(parser: argparse.ArgumentParser) -> None:
 
 
 def run_stamp(args: argparse.Namespace) -> int:
-    from decision_aid.rules_files import rules_dir
+    from decision_aid.knowledge.files import rules_dir
 
     from .stamp import stamp
 
@@ -206,9 +206,9 @@ def add_audit(parser: argparse.ArgumentParser) -> None:
 def run_audit(args: argparse.Namespace) -> int:
     """How often each procedure performed was worth discussing, ... not applicable, by the rules."""
     from decision_aid.atomic_file import output_target
-    from decision_aid.knowledge import load
+    from decision_aid.knowledge.files import rules_dir
+    from decision_aid.knowledge.loader import load
     from decision_aid.models import DEFAULT_JURISDICTION
-    from decision_aid.rules_files import rules_dir
 
     from . import audit, audit_report
     from .cohort import read_file
@@ -250,7 +250,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def rules_check_problems(folder: Path | None, knowledge: Knowledge) -> list:
     """What `rules check` adds: the change log and content hash, and the audit statement."""
     from decision_aid.errors import KnowledgeError
-    from decision_aid.rules_files import rules_dir
+    from decision_aid.knowledge.files import rules_dir
 
     from . import audit, changelog
 

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import show_value
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.labels import show_value
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import OPTIONS, VERDICTS, parse_factors
-from decision_aid.teaching import Case
+from decision_aid.views.teaching import Case
 
 from .passes import PatientResult, Row, evaluate
 

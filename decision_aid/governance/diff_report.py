@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, field_label
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, field_label
 from decision_aid.models import VERDICTS
 
 from . import charts

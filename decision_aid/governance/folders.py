@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from decision_aid.errors import DecisionAidError, KnowledgeError
-from decision_aid.knowledge import Knowledge, load
-from decision_aid.rules_files import rules_dir
+from decision_aid.knowledge.files import rules_dir
+from decision_aid.knowledge.loader import Knowledge, load
 
 
 class GovernanceInputError(DecisionAidError):

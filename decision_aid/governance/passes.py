@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from decision_aid import verdicts as aggregation
-from decision_aid.assessment import DecisionAid
+from decision_aid.engine import verdicts as aggregation
+from decision_aid.engine.assessment import DecisionAid
 from decision_aid.errors import InputError
-from decision_aid.knowledge import Knowledge
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import Assessment, parse_factors, parse_jurisdiction
 
 Reasons = tuple[tuple[str, str], ...]  # (rule id, effect), in the contract's order

@@ -25,7 +25,7 @@ from .passes import evaluate
 
 def stamp(folder: Path, previous: str | None = None, random: int | None = None) -> Iterator[str]:
     """Stamp the rules in `folder`; yields what it does, line by line (GovernanceInputError if refused)."""
-    from decision_aid.teaching import load_cases
+    from decision_aid.views.teaching import load_cases
 
     new = load_rules(folder, folder)
     version, logged = new.version, changelog.entries(folder)

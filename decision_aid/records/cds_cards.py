@@ -21,16 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from decision_aid import conditions as cond
-from decision_aid import reading
-from decision_aid.assessment import DecisionAid
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
-from decision_aid.letter import key_reasons, label, listed
-from decision_aid.missing import by_test
+from decision_aid.engine.assessment import DecisionAid
+from decision_aid.engine.missing import by_test
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge import reading
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, guidance
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import Assessment
 from decision_aid.records.cds_models import Action, Card, Coding, Link, Source, Suggestion
-from decision_aid.vocabulary import fields
+from decision_aid.views.letter import key_reasons, label, listed
 
 TOPIC_SYSTEM = "urn:decision-aid:knowledge-version"
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."

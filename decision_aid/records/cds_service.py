@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from decision_aid.assessment import DecisionAid
+from decision_aid.engine.assessment import DecisionAid
 from decision_aid.errors import InputError
 from decision_aid.json_text import read_json
 from decision_aid.records.cds_cards import CardContext, cards_for
@@ -196,7 +196,7 @@ def serve(host: str, port: int, config: CdsConfig) -> None:
     """Run the service under uvicorn (one worker: the jti replay cache is per process)."""
     import uvicorn
 
-    from decision_aid.assessment import default_aid
+    from decision_aid.engine.assessment import default_aid
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpcore"):  # their INFO lines hold fhirServer query URLs with patient ids

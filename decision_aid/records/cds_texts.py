@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
-from decision_aid.rules_files import read_yaml, rules_dir
-from decision_aid.vocabulary import fields
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.files import read_yaml, rules_dir
 
 FILE = "cds_hooks.yaml"
 

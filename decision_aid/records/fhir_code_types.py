@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from decision_aid import conditions as cond
+from decision_aid.knowledge import conditions as cond
 
 # Code systems by their FHIR URI, with the short name shown beside a code.
 SYSTEMS = {
@@ -32,7 +32,7 @@ class RedFlag:
     fields: frozenset[str]
 
     def present(self, values: dict[str, Any]) -> bool:
-        from decision_aid.reading import holds
+        from decision_aid.knowledge.reading import holds
 
         return self.fields <= values.keys() and holds(self.expr, {n: values[n] for n in self.fields}, {})
 

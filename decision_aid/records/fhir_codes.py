@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from decision_aid import conditions as cond
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import FieldSpec, fields
+from decision_aid.knowledge.files import read_yaml, rules_dir
 from decision_aid.records.fhir_code_types import (
     RESOURCES,
     SYSTEMS,
@@ -33,8 +35,6 @@ from decision_aid.records.fhir_code_types import (
     Setting,
     system_name,
 )
-from decision_aid.rules_files import read_yaml, rules_dir
-from decision_aid.vocabulary import FieldSpec, fields
 
 FILE = "fhir_codes.yaml"
 __all__ = [  # the map's types, importable from here as well

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from decision_aid.json_text import MAX_INPUT_BYTES, read_json, show
+from decision_aid.knowledge.fields import FieldSpec, fields
 from decision_aid.models import PatientFactors
 from decision_aid.records.fhir_bundle import Resource, read_bundle, reference_key
 from decision_aid.records.fhir_codes import UNKNOWN, CodeEntry, CodeMap, Setting, code_map, red_flags
 from decision_aid.records.fhir_record import Conflict, ImportedRecord, Provenance, Skipped, same
-from decision_aid.vocabulary import FieldSpec, fields
 
 __all__ = [
     "MAX_FILE_BUNDLE_BYTES",

@@ -24,8 +24,8 @@ from typing import Any
 
 from decision_aid.errors import InputError, InputProblem
 from decision_aid.json_text import read_json, show
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import field_label, show_value
+from decision_aid.knowledge.labels import field_label, show_value
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.records.fhir_import import (
     MAX_FILE_BUNDLE_BYTES,
     Conflict,
@@ -46,8 +46,8 @@ def as_of_date(text: str) -> dt.date:
 def assess_record(args: argparse.Namespace, read: Callable[[str], bytes]) -> int:
     """`decision-aid assess --fhir BUNDLE [--answers FILE] [--as-of DATE]`: exit 0 assessed; InputError
     (exit 2, one line per field) when the bundle is invalid or answers are still needed."""
-    from decision_aid.assessment import assess, default_aid
-    from decision_aid.text import summary
+    from decision_aid.engine.assessment import assess, default_aid
+    from decision_aid.views.summary import summary
 
     record = import_bundle(read(args.fhir), as_of=args.as_of, limit=MAX_FILE_BUNDLE_BYTES)
     alerts = red_flag_alerts(record, default_aid().knowledge, args.jurisdiction)
@@ -75,8 +75,8 @@ def assess_record(args: argparse.Namespace, read: Callable[[str], bytes]) -> int
 
 def red_flag_alerts(record: ImportedRecord, knowledge: Knowledge, jurisdiction: str) -> list[dict[str, Any]]:
     """The knowledge base's alert for each red flag the record's coded values raise (rules/red_flags.yaml)."""
-    from decision_aid import conditions as cond
-    from decision_aid import reading
+    from decision_aid.knowledge import conditions as cond
+    from decision_aid.knowledge import reading
 
     flagged = {name: record.filled[name] for name in record.red_flags}
     out = []

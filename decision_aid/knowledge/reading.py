@@ -5,7 +5,7 @@ patient view's `when:` texts, the teaching "because" text, the finding-partition
 check at load, and the missing-information screen that skips passes which cannot
 matter. They all read conditions here, two-valued (`holds`: as the engine does, a
 null never matches a comparison) or three-valued (`undecided_fields`: which nulls
-could still decide a condition). `decision_aid.agreement` proves this reading equal
+could still decide a condition). `decision_aid.engine.agreement` proves this reading equal
 to the durable-rules pass on every threshold grid, and `decision-aid rules check`
 runs that proof.
 """
@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from decision_aid import conditions as cond
+from decision_aid.knowledge import conditions as cond
 
 Values = dict[str, Any]
 States = dict[str, str]
 
 
 class Knowledge(Protocol):
-    """What this reading needs of a loaded knowledge base (decision_aid.knowledge.Knowledge):
+    """What this reading needs of a loaded knowledge base (decision_aid.knowledge.loader.Knowledge):
     its compiled red flags, findings (in dependency order) and option rules, each with a
     `spec` (id, options, effects, tags), an `expr` and, for a finding, its `states`."""
 

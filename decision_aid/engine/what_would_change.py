@@ -20,15 +20,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.assessment import DecisionAid, Explained
-from decision_aid.knowledge import Knowledge, candidate_values
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS
-from decision_aid.missing import undecided_groups
+from decision_aid.engine.assessment import DecisionAid, Explained
+from decision_aid.engine.missing import undecided_groups
+from decision_aid.engine.verdicts import VERDICT_RANK, fired_for
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import FieldSpec, fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS
+from decision_aid.knowledge.loader import Knowledge, candidate_values
+from decision_aid.knowledge.reading import holds
 from decision_aid.models import OPTIONS, PatientFactors
-from decision_aid.reading import holds
-from decision_aid.verdicts import VERDICT_RANK, fired_for
-from decision_aid.vocabulary import FieldSpec, fields
 
 MAX_PER_OPTION = 3
 

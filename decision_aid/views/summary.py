@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
-from decision_aid.missing import by_test
+from decision_aid.engine.missing import by_test
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, guidance
 from decision_aid.models import Assessment
 
 DISCLAIMER = "A discussion aid that supports, and does not replace, clinical judgement."

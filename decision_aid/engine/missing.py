@@ -20,19 +20,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.engine import PassResult
-from decision_aid.knowledge import (
+from decision_aid.engine.durable import PassResult
+from decision_aid.engine.verdicts import aggregate
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import condition_fields, fields
+from decision_aid.knowledge.loader import (
     Compiled,
     Knowledge,
     candidate_values,
     finding_fields,
     with_dependencies,
 )
+from decision_aid.knowledge.reading import derive_states, fired_effects, holds, undecided_fields
 from decision_aid.models import OPTIONS, MissingInformation, PatientFactors
-from decision_aid.reading import derive_states, fired_effects, holds, undecided_fields
-from decision_aid.verdicts import aggregate
-from decision_aid.vocabulary import condition_fields, fields
 
 Reassess = Callable[[dict[str, Any]], dict[str, str]]
 
@@ -313,7 +313,7 @@ def by_test(items: Iterable[MissingInformation]) -> list[Ask]:
 
 def predict_verdicts(knowledge: Knowledge, values: dict[str, Any]) -> dict[str, str]:
     """option -> verdict as the engine would give it (the Python reading, proved equal by
-    decision_aid.agreement): a screen that skips passes which cannot change a verdict."""
+    decision_aid.engine.agreement): a screen that skips passes which cannot change a verdict."""
     effects = fired_effects(knowledge, values)
     if effects is None:
         return dict.fromkeys(OPTIONS, "not_applicable")

@@ -3,7 +3,7 @@
 `compose` turns what the page or the command line has already computed (the
 patient, their assessment) and the patient view (rules/patient_view/) into
 sections of paragraphs, bullets, the Option Grid and references;
-decision_aid.handout_pdf draws them. The same sections feed the reading-level
+decision_aid.views.handout_pdf draws them. The same sections feed the reading-level
 check, so what is measured is what is printed. An urgent referral gets only the
 urgent message and the safety net. Nothing here assesses a patient or loads
 knowledge: it is all passed in.
@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from decision_aid.labels import guidance, show_value
+from decision_aid.knowledge.labels import guidance, show_value
 from decision_aid.models import Assessment, PatientFactors
-from decision_aid.patient_view import Comparison, PatientView, PlainReason, ShownCell
+from decision_aid.views.patient_view import Comparison, PatientView, PlainReason, ShownCell
 
 _MONTHS = "January February March April May June July August September October November December".split()
 
@@ -28,7 +28,7 @@ _MONTHS = "January February March April May June July August September October N
 @dataclass(frozen=True)
 class Para:
     text: str
-    style: str = "body"  # a style of decision_aid.handout_pdf; "verdict:<verdict>" marks an option
+    style: str = "body"  # a style of decision_aid.views.handout_pdf; "verdict:<verdict>" marks an option
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Proof that the Python reading (`decision_aid.reading`) equals the durable-rules pass.
+"""Proof that the Python reading (`decision_aid.knowledge.reading`) equals the durable-rules pass.
 
 Exhaustive where the language makes it finite. A comparison only distinguishes the
 regions either side of its thresholds, so a field's candidate values (each threshold,
@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid import reading
-from decision_aid.engine import Engine
-from decision_aid.knowledge import Compiled, Knowledge, candidate_values
-from decision_aid.vocabulary import condition_fields, fields
+from decision_aid.engine.durable import Engine
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge import reading
+from decision_aid.knowledge.fields import condition_fields, fields
+from decision_aid.knowledge.loader import Compiled, Knowledge, candidate_values
 
 # Above this many combinations of finding-state witnesses, a rule's findings vary one at a time.
 _MAX_CONTEXTS = 81

@@ -4,7 +4,7 @@ Everything a patient reads beside the verdicts lives in rules/patient_view/ as
 reviewed YAML (clinical-reference.md, sections 5 and 6). Loading validates each
 file with pydantic and checks every citation id, option, grid row, study and
 `when:` condition, failing with the file and item that are wrong. The handout
-(decision_aid.handout_content) and the app's plain-language tab draw on the same view,
+(decision_aid.views.handout_content) and the app's plain-language tab draw on the same view,
 which callers load for the knowledge they use (`load`, or `view_of` to load it once).
 """
 
@@ -20,16 +20,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from decision_aid import conditions as cond
+from decision_aid.engine.missing import Ask, by_test
+from decision_aid.engine.settling import Settler, settlers
 from decision_aid.errors import InputError, InputProblem, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge, check_condition
-from decision_aid.labels import OPTION_NAMES
-from decision_aid.missing import Ask, by_test
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.files import read_yaml
+from decision_aid.knowledge.labels import OPTION_NAMES
+from decision_aid.knowledge.loader import Knowledge, check_condition
+from decision_aid.knowledge.reading import holds
 from decision_aid.models import OPTIONS, Assessment, Effect, Option, PatientFactors, Reason, Verdict
-from decision_aid.reading import holds
-from decision_aid.rules_files import read_yaml
-from decision_aid.settling import Settler, settlers
-from decision_aid.vocabulary import fields
 
 VIEW_DIR = "patient_view"
 

@@ -1,4 +1,4 @@
-"""Draw a handout (decision_aid.handout_content) as PDF with fpdf2 and the bundled DejaVu Sans.
+"""Draw a handout (decision_aid.views.handout_content) as PDF with fpdf2 and the bundled DejaVu Sans.
 
 The fonts ship in decision_aid/fonts/ (licence beside them), so ≥, – and é render
 without any system font. Nothing here decides what a patient reads: it only lays
@@ -21,9 +21,9 @@ from typing import Any
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout
 
-from decision_aid.handout_content import Block, Box, Bullets, GridTable, Handout, Para, References, Section
+from decision_aid.views.handout_content import Block, Box, Bullets, GridTable, Handout, Para, References, Section
 
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[1] / "fonts"
 FONT = "DejaVuSans"
 MARGIN = 12  # mm
 MIN_SCALE = 0.7  # type no smaller than 70 % of its size, unless a group cannot fit its page so

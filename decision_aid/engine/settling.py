@@ -16,7 +16,7 @@ about the unknowns themselves, such as "stability not assessed"), whatever that
 finding's own condition reads, likewise. A three-valued finding decided present or
 absent is not followed: a convention has decided it (films with no slip, CT when a
 T-score is known), as for missing information. Fields that settle a caution only
-together are named together. Conditions are read with `decision_aid.reading`, which
+together are named together. Conditions are read with `decision_aid.knowledge.reading`, which
 `decision-aid rules check` proves equal to the engine.
 
 The tests are those declared per field in rules/fields.yaml (`test:`); a field with
@@ -29,11 +29,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Compiled, Knowledge, candidate_values
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.loader import Compiled, Knowledge, candidate_values
+from decision_aid.knowledge.reading import fired_rules
 from decision_aid.models import Assessment, PatientFactors
-from decision_aid.reading import fired_rules
-from decision_aid.vocabulary import fields
 
 EFFECT = "cautions"  # the reasons this module looks behind
 MAX_JOINT_TRIALS = 2000  # fields that settle a caution only together: at most this many value combinations

@@ -1,4 +1,4 @@
-"""The condition language of rules/: parse, expand and describe (evaluated by decision_aid.reading).
+"""The condition language of rules/: parse, expand and describe (evaluated by decision_aid.knowledge.reading).
 
 A condition is parsed with Python's `ast` against a whitelist and never executed.
 There is no `not` and no `!=`, so a comparison only ever matches a known value and
@@ -115,7 +115,7 @@ def _expr(node: ast.AST, source: str) -> Expr:
 
 def _looks_like_field(name: str) -> bool:
     """An input field or a setting (not a finding or tag), as the contract model names them: the
-    field declarations (decision_aid.vocabulary) read this module, so it does not read them."""
+    field declarations (decision_aid.knowledge.fields) read this module, so it does not read them."""
     from decision_aid.models import SETTINGS, PatientFactors
 
     return name in PatientFactors.model_fields or name in SETTINGS

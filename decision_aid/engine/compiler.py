@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Knowledge
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.loader import Knowledge
 
 PATIENT = "patient"  # the fact elective rules match
 SCREEN = "screen"  # the red-flag fact, asserted first

@@ -20,9 +20,9 @@ from typing import Any
 
 import durable_rules_engine as dre
 
-from decision_aid.compiler import PATIENT, SCREEN, Action, compile_knowledge, read_states, screen_fields
+from decision_aid.engine.compiler import PATIENT, SCREEN, Action, compile_knowledge, read_states, screen_fields
 from decision_aid.errors import EngineError
-from decision_aid.knowledge import Knowledge
+from decision_aid.knowledge.loader import Knowledge
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import OPTION_NAMES, describe_condition
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.labels import OPTION_NAMES, describe_condition
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import JURISDICTIONS, OPTIONS
 
 KINDS = ("red flag", "finding", "rule", "fallback")

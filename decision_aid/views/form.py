@@ -25,12 +25,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from decision_aid import conditions as cond
 from decision_aid.json_text import NumberText, show
-from decision_aid.labels import field_label, show_value
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import FieldSpec, fields, groups
+from decision_aid.knowledge.labels import field_label, show_value
+from decision_aid.knowledge.reading import holds
 from decision_aid.models import PatientFactors
-from decision_aid.reading import holds
-from decision_aid.vocabulary import FieldSpec, fields, groups
 
 NOT_KNOWN = "not known"
 REQUIRED_WORDS = "Required: please answer this."

@@ -14,9 +14,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from decision_aid import conditions as cond
-from decision_aid.knowledge import load
-from decision_aid.vocabulary import fields, settings
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import fields, settings
+from decision_aid.knowledge.loader import load
 
 OPTION_NAMES: dict[str, str] = {
     "conservative_care": "Conservative care",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from decision_aid.engine import PassResult
-from decision_aid.knowledge import Compiled, Knowledge
+from decision_aid.engine.durable import PassResult
+from decision_aid.knowledge.loader import Compiled, Knowledge
 from decision_aid.models import EFFECTS, OPTIONS, Note, OptionAssessment, Reason
 
 # Reasons are listed strongest effect first: excludes, opposes, cautions, supports.

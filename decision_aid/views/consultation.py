@@ -12,16 +12,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid.assessment import DecisionAid, default_aid
-from decision_aid.counterfactuals import Suggestion, what_would_change
+from decision_aid.engine.assessment import DecisionAid, default_aid
+from decision_aid.engine.missing import Ask, by_test
+from decision_aid.engine.settling import Settler, settle_sentence, settlers
+from decision_aid.engine.what_would_change import Suggestion, what_would_change
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.form import read_file_values, readable
 from decision_aid.json_text import read_json
-from decision_aid.letter import clinic_letter
-from decision_aid.missing import Ask, by_test
+from decision_aid.knowledge.fields import fields
 from decision_aid.models import DEFAULT_JURISDICTION, JURISDICTIONS, Assessment, PatientFactors, parse_factors
-from decision_aid.settling import Settler, settle_sentence, settlers
-from decision_aid.vocabulary import fields
+from decision_aid.views.form import read_file_values, readable
+from decision_aid.views.letter import clinic_letter
 
 RECORD_KIND = "decision_aid consultation"
 

@@ -20,11 +20,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from decision_aid import conditions as cond
-from decision_aid.assessment import DecisionAid, Explained
+from decision_aid.engine.assessment import DecisionAid, Explained
+from decision_aid.engine.verdicts import aggregate
 from decision_aid.errors import InputError, KnowledgeError, KnowledgeProblem
-from decision_aid.knowledge import Knowledge, load
-from decision_aid.labels import describe_condition, field_label, show_value
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge.fields import settings
+from decision_aid.knowledge.files import read_yaml, rules_dir
+from decision_aid.knowledge.labels import describe_condition, field_label, show_value
+from decision_aid.knowledge.loader import Knowledge, load
+from decision_aid.knowledge.reading import holds
 from decision_aid.models import (
     DEFAULT_JURISDICTION,
     OPTIONS,
@@ -35,10 +39,6 @@ from decision_aid.models import (
     Verdict,
     parse_factors,
 )
-from decision_aid.reading import holds
-from decision_aid.rules_files import read_yaml, rules_dir
-from decision_aid.verdicts import aggregate
-from decision_aid.vocabulary import settings
 
 
 def cases_dir() -> Path:
@@ -285,7 +285,7 @@ class Reasoning:
         return ids | ({self.fallback_id} if any(a.fallback for a in self.aggregation) else set())
 
 
-# The aggregation (decision_aid.verdicts.aggregate), one line per outcome, for the learner.
+# The aggregation (decision_aid.engine.verdicts.aggregate), one line per outcome, for the learner.
 AGGREGATION_WORDS = {
     "urgent": "A red flag: urgent referral, so no elective rule is applied and every option is not applicable.",
     "not_applicable": "Any 'excludes' gives not applicable.",

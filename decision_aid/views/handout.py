@@ -5,7 +5,7 @@ patient; where the caller has already assessed them (the Consultation page, the
 command line), it passes that `assessment` with the knowledge it used (`aid`,
 `view`) and nothing is assessed again. Otherwise the patient is assessed once,
 here, with the process-wide DecisionAid. What the handout says is composed by
-decision_aid.handout_content and drawn by decision_aid.handout_pdf. The PDF is
+decision_aid.views.handout_content and drawn by decision_aid.views.handout_pdf. The PDF is
 written only where the caller asks; with `created` fixed the bytes are identical
 from run to run.
 """
@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from decision_aid.assessment import DecisionAid, default_aid
-from decision_aid.handout_content import Handout, compose
+from decision_aid.engine.assessment import DecisionAid, default_aid
 from decision_aid.models import Assessment, PatientFactors, parse_factors
-from decision_aid.patient_view import PatientView, view_of
+from decision_aid.views.handout_content import Handout, compose
+from decision_aid.views.patient_view import PatientView, view_of
 
 
 def handout_content(
@@ -30,7 +30,7 @@ def handout_content(
     view: PatientView | None = None,
     assessment: Assessment | None = None,
 ) -> Handout:
-    """What the handout says, section by section (render with decision_aid.handout_pdf.render).
+    """What the handout says, section by section (render with decision_aid.views.handout_pdf.render).
 
     Raises InputError for invalid factors or values. `assessment`: the patient's, where the
     caller has it; `aid` and `view`: the knowledge to use (by default the process-wide
@@ -60,7 +60,7 @@ def build_handout(
     rules/patient_view/values.yaml); they are shown, never used for a verdict. The other
     arguments are those of `handout_content`.
     """
-    from decision_aid.handout_pdf import render  # fpdf2 is needed only to draw
+    from decision_aid.views.handout_pdf import render  # fpdf2 is needed only to draw
 
     return render(handout_content(factors, values, created, aid, view, assessment))
 

@@ -20,12 +20,12 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from decision_aid import conditions as cond
-from decision_aid import reading
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
+from decision_aid.knowledge import conditions as cond
+from decision_aid.knowledge import reading
+from decision_aid.knowledge.fields import FieldSpec, condition_fields, load_fields, load_settings
+from decision_aid.knowledge.files import read_yaml, rules_dir
 from decision_aid.models import JURISDICTIONS, Effect, Jurisdiction, Option
-from decision_aid.rules_files import read_yaml, rules_dir
-from decision_aid.vocabulary import FieldSpec, condition_fields, load_fields, load_settings
 
 # ---- file schemas ---------------------------------------------------------------
 

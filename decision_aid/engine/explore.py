@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid.assessment import DecisionAid
+from decision_aid.engine.assessment import DecisionAid
+from decision_aid.engine.verdicts import VERDICT_RANK
 from decision_aid.errors import InputError, InputProblem
-from decision_aid.knowledge import Knowledge, candidate_values
-from decision_aid.labels import field_label, show_value
+from decision_aid.knowledge.fields import FieldSpec, fields
+from decision_aid.knowledge.labels import field_label, show_value
+from decision_aid.knowledge.loader import Knowledge, candidate_values
 from decision_aid.models import OPTIONS, OptionAssessment, PatientFactors, parse_factors
-from decision_aid.verdicts import VERDICT_RANK
-from decision_aid.vocabulary import FieldSpec, fields
 
 MAX_POINTS = 2500  # engine passes in one sweep (about 0.6 ms each): keeps a page rerun quick
 

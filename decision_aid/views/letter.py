@@ -8,7 +8,7 @@ of full references, and the knowledge version with the statement that the tool
 supports, and does not replace, clinical judgement. An option whose verdict a
 missing answer could change says it stands on what is known so far. Given the
 patient, a caution that rests on an unknown answer names the test that would settle
-it (decision_aid.settling), and the next steps add that test where missing
+it (decision_aid.engine.settling), and the next steps add that test where missing
 information does not already name it. It is written from the assessment and the
 knowledge that made it, both passed in.
 """
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from decision_aid.knowledge import Knowledge
-from decision_aid.labels import OPTION_NAMES, VERDICT_WORDS, guidance
-from decision_aid.missing import Ask, by_test
+from decision_aid.engine.missing import Ask, by_test
+from decision_aid.engine.settling import Settler, settle_sentence, settlers
+from decision_aid.knowledge.fields import fields
+from decision_aid.knowledge.labels import OPTION_NAMES, VERDICT_WORDS, guidance
+from decision_aid.knowledge.loader import Knowledge
 from decision_aid.models import Assessment, OptionAssessment, PatientFactors, Reason
-from decision_aid.settling import Settler, settle_sentence, settlers
-from decision_aid.vocabulary import fields
 
 HEADING = "Lumbar spine decision aid: options discussed"
 URGENT_HEADING = "Lumbar spine decision aid: URGENT REFERRAL; the elective options are suspended."

@@ -7,11 +7,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from decision_aid import knowledge as kb
-from decision_aid import missing as _missing
-from decision_aid import verdicts as aggregation
-from decision_aid.engine import Engine, PassResult
-from decision_aid.labels import describe_condition
+from decision_aid.engine import missing as _missing
+from decision_aid.engine import verdicts as aggregation
+from decision_aid.engine.durable import Engine, PassResult
+from decision_aid.knowledge import loader as kb
+from decision_aid.knowledge.labels import describe_condition
 from decision_aid.models import (
     Alert,
     Assessment,

@@ -47,7 +47,7 @@ def yaml_problems(directory: Path | None = None) -> list[KnowledgeProblem]:
 
 def rules_dir() -> Path:
     """rules/ inside an installed package, else at the top of a source checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the decision_aid package
     for candidate in (here / "rules", here.parent / "rules"):
         if (candidate / "knowledge.yaml").is_file():
             return candidate

@@ -19,8 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from decision_aid.errors import KnowledgeError, KnowledgeProblem
+from decision_aid.knowledge.files import read_yaml, rules_dir
 from decision_aid.models import SETTINGS, PatientFactors, input_schema
-from decision_aid.rules_files import read_yaml, rules_dir
 
 FILE = "fields.yaml"
 
@@ -337,7 +337,7 @@ def _disagreements(spec: FieldSpec, entry: _Entry, contract: dict[str, FieldSpec
 
 
 def _cross_field_problems(check: CrossField, contract: dict[str, FieldSpec]) -> list[str]:
-    from decision_aid import conditions as cond  # it reads this module's fields() when parsing
+    from decision_aid.knowledge import conditions as cond  # it reads this module's fields() when parsing
 
     out = []
     if check.when is not None:
