@@ -277,3 +277,15 @@ def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_no_row_is_lost_sil
     monkeypatch.setattr(on_dask, "_CONNECT_SECONDS", 1)
     with pytest.raises(on_dask.DaskFailed, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:1: "):
         list(run_cohort(small_cohort(3), dask="tcp://127.0.0.1:1"))
+
+
+def test_local_dask_workers_start_without_a_fixed_malloc_trim_threshold():
+    """Dask's default MALLOC_TRIM_THRESHOLD_ makes durable-rules map and unmap memory on every pass
+    (half of a worker's time in system calls); the other settings for new workers are kept."""
+    import dask
+
+    from decision_aid.cohorts.on_dask import _worker_environ
+
+    default = dask.config.get("distributed.nanny.pre-spawn-environ")
+    assert "MALLOC_TRIM_THRESHOLD_" in default  # what Dask does unless told otherwise
+    assert _worker_environ() == {k: v for k, v in default.items() if k != "MALLOC_TRIM_THRESHOLD_"}

@@ -125,6 +125,7 @@ def _connect(address: str, spill_to: Path | None, stack: ExitStack) -> Any:
         "distributed.worker.memory.target": False,
         "distributed.worker.memory.spill": False,
         "distributed.worker.profile.enabled": False,  # stack sampling every 10 ms costs time and shows nothing here
+        "distributed.nanny.pre-spawn-environ": _worker_environ(),
     }
     options: dict[str, Any] = {}
     if spill_to is not None:
@@ -144,6 +145,18 @@ def _connect(address: str, spill_to: Path | None, stack: ExitStack) -> Any:
         )
     )
     return stack.enter_context(Client(cluster))
+
+
+def _worker_environ() -> dict[str, Any]:
+    """Dask's environment for new worker processes, less its MALLOC_TRIM_THRESHOLD_: a fixed trim
+    threshold also fixes glibc's mmap threshold, and durable-rules then maps and unmaps memory on
+    every pass (measured: half of each worker's time in system calls, Dask at 45 % of the local
+    pool's speed; without it, 0.4 s of system time per 5,000 patients)."""
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
 
 
 def _check_workers(client: Any) -> int:
