@@ -10,6 +10,7 @@ missing browser is a failure, never a skip.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,12 +139,16 @@ def test_tiles_and_badges_fit_their_boxes(page: Any):
     assert min(t.bounding_box()["width"] for t in page.locator(".da-tile").all()) >= 159
 
 
-def inputs_cut(page: Any) -> list[str]:
-    """INPUTS_CUT once the page is still and its web fonts are in: measured before, the text would be
-    measured in a fallback font (seen once in a full run on a busy machine)."""
+def inputs_cut(page: Any, settle_seconds: float = 10) -> list[str]:
+    """INPUTS_CUT once the page is still, its web fonts are in and the inputs have their final widths:
+    late in a full run the first measurement sometimes caught the form still being laid out (every
+    number input cut, then none). A cut that lasts settle_seconds is a real one."""
     idle(page)
     page.evaluate("() => document.fonts.ready.then(() => true)")
-    return page.evaluate(INPUTS_CUT)
+    deadline = time.monotonic() + settle_seconds
+    while (cut := page.evaluate(INPUTS_CUT)) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    return cut
 
 
 def test_not_known_and_required_show_whole_in_every_input(page: Any):
