@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -275,10 +275,10 @@ def _batch(args: argparse.Namespace) -> int:
     counts = Counts()
     before = _identity(args.output)
     try:
-        if target is None:
+        with target if target is not None else nullcontext(sys.stdout.buffer) as out:
             run_batch(
                 lines,
-                sys.stdout.buffer,
+                out,
                 sys.stderr,
                 workers=args.workers,
                 counts=counts,
@@ -286,18 +286,6 @@ def _batch(args: argparse.Namespace) -> int:
                 dask=args.dask,
                 spill_to=args.spill_to,
             )
-        else:
-            with target as out:
-                run_batch(
-                    lines,
-                    out,
-                    sys.stderr,
-                    workers=args.workers,
-                    counts=counts,
-                    jurisdiction=args.jurisdiction,
-                    dask=args.dask,
-                    spill_to=args.spill_to,
-                )
     except (KeyboardInterrupt, Terminated, WorkerDied, OSError) as error:
         written = target is not None and _identity(args.output) not in (before, None)
         raise _Stopped(_how_far(error, counts, len(lines), args.output, target, written)) from None

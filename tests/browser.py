@@ -88,6 +88,20 @@ def chromium(sync_api: Any) -> Iterator[Any]:
             browser.close()
 
 
+@contextmanager
+def app_page(browser: Any, app_url: str, width: int = 1440, height: int = 1000) -> Iterator[Any]:
+    """A fresh browser context (a new Streamlit session) on the shared server, its first page drawn."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(app_url)
+        settle(page)
+        yield page
+    finally:
+        context.close()
+
+
 def settle(page: Any, grace_ms: int = 1_500) -> None:
     """After an action that starts a rerun: wait until the app has finished it (it may not have started
     yet; up to `grace_ms` for it to start). After an action that starts none, `idle` is enough."""

@@ -218,3 +218,12 @@ def knowledge_problems(kb: Path) -> list[str]:
     with pytest.raises(KnowledgeError) as caught:
         load(kb)
     return [str(p) for p in caught.value.problems]
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser context (a new Streamlit session) on the shared server, 1440 x 1000."""
+    from tests.browser import app_page
+
+    with app_page(browser, app_url) as page:
+        yield page

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from decision_aid import assess
-from tests.browser import assert_cards, close_popover, load, settle, upload
+from tests.browser import assert_cards, close_popover, load, upload
 
 pytestmark = pytest.mark.slow
 
@@ -50,18 +50,6 @@ HOSTILE = {
 }
 FORM = ".st-key-factors_pane input"  # every input of the form: its value, or whether a radio is checked
 VALUES = "inputs => inputs.map(i => i.type === 'radio' ? i.checked : i.value)"
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    """A fresh browser context (a new Streamlit session) on the server shared by the browser tests."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
 
 
 @pytest.fixture

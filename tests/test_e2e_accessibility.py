@@ -11,7 +11,6 @@ missing browser is a failure, never a skip.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,17 +35,6 @@ RUN_AXE = """async () => {
     nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").split("\\n")[1] || ""}`),
   }));
 }"""
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
 
 
 def violations(page: Any) -> list[dict]:

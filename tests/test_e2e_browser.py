@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,18 +71,6 @@ SHOWCASE = {
     "pfirrmann_grade": 4,
     "facet_arthropathy": "moderate",
 }
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    """A fresh browser context (a new Streamlit session) on the server shared by the browser tests."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
 
 
 # ---- the tests --------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,6 @@ DATA = ROOT / "examples"
 FIRST = json.loads((DATA / "isthmic-grade2.json").read_text())
 SECOND = json.loads((DATA / "grade1-degenerative-stenosis.json").read_text())
 RATED = "Keeping movement in my back"
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    """A fresh browser context (a new Streamlit session) on the server shared by the browser tests."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
 
 
 def test_two_patients_one_after_the_other_share_nothing(page: Any, sync_api: Any):

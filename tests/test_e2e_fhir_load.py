@@ -3,7 +3,6 @@ the record's factors fill the form with their sources, and the red flags stay fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,17 +13,6 @@ from tests.browser import ROOT, idle, settle
 pytestmark = pytest.mark.slow
 
 BUNDLE = ROOT / "examples" / "fhir" / "record.json"
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
 
 
 def load_bundle(page: Any, name: str, content: bytes) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import ROOT, idle, load, settle
+from tests.browser import ROOT, app_page, idle, load, settle
 
 pytestmark = pytest.mark.slow
 
@@ -84,13 +84,8 @@ INPUTS_CUT = """() => {
 @pytest.fixture(params=list(SCREENS.values()), ids=list(SCREENS))
 def page(request: pytest.FixtureRequest, browser: Any, app_url: str) -> Iterator[Any]:
     width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    settle(page)
-    yield page
-    context.close()
+    with app_page(browser, app_url, width, height) as page:
+        yield page
 
 
 def show(page: Any, patient: dict, name: str = "patient.json") -> None:
