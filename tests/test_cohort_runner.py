@@ -160,6 +160,7 @@ def test_the_local_dask_cluster_keeps_patient_data_off_disk_and_the_network():
     from contextlib import ExitStack
 
     import dask
+    import distributed  # noqa: F401 (its settings join dask.config when it is imported)
     import httpx
     import psutil
 
@@ -222,6 +223,7 @@ def test_a_worker_that_keeps_dying_fails_the_run_clearly_and_writes_nothing(tmp_
     import signal
 
     import dask
+    import distributed  # noqa: F401 (its settings join dask.config when it is imported)
     from distributed import Client, LocalCluster
 
     from decision_aid.cohorts.writers import write_parquet
@@ -279,13 +281,21 @@ def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_no_row_is_lost_sil
         list(run_cohort(small_cohort(3), dask="tcp://127.0.0.1:1"))
 
 
+@pytest.mark.slow  # a Dask LocalCluster
 def test_local_dask_workers_start_without_a_fixed_malloc_trim_threshold():
     """Dask's default MALLOC_TRIM_THRESHOLD_ makes durable-rules map and unmap memory on every pass
-    (half of a worker's time in system calls); the other settings for new workers are kept."""
+    (half of a worker's time in system calls): the workers of --dask local run without it."""
+    import os
+    from contextlib import ExitStack
+
     import dask
+    import distributed  # noqa: F401 (its settings join dask.config when it is imported)
 
-    from decision_aid.cohorts.on_dask import _worker_environ
+    from decision_aid.cohorts.on_dask import LOCAL, _connect
 
-    default = dask.config.get("distributed.nanny.pre-spawn-environ")
-    assert "MALLOC_TRIM_THRESHOLD_" in default  # what Dask does unless told otherwise
-    assert _worker_environ() == {k: v for k, v in default.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")  # Dask's default
+    with ExitStack() as stack:
+        client = _connect(LOCAL, None, stack)
+        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert len(seen) == 2
+    assert set(seen.values()) == {(None, "1")}  # the other settings for new workers are kept
