@@ -282,7 +282,7 @@ def test_a_dask_scheduler_that_cannot_be_reached_is_named_and_no_row_is_lost_sil
 
 
 @pytest.mark.slow  # a Dask LocalCluster
-def test_local_dask_workers_start_without_a_fixed_malloc_trim_threshold():
+def test_local_dask_workers_start_without_a_fixed_malloc_trim_threshold(monkeypatch):
     """Dask's default MALLOC_TRIM_THRESHOLD_ makes durable-rules map and unmap memory on every pass
     (half of a worker's time in system calls): the workers of --dask local run without it."""
     import os
@@ -294,8 +294,10 @@ def test_local_dask_workers_start_without_a_fixed_malloc_trim_threshold():
     from decision_aid.cohorts.on_dask import LOCAL, _connect
 
     assert "MALLOC_TRIM_THRESHOLD_" in dask.config.get("distributed.nanny.pre-spawn-environ")  # Dask's default
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as a Dask cluster started earlier in this process leaves it
     with ExitStack() as stack:
         client = _connect(LOCAL, None, stack)
         seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
     assert len(seen) == 2
     assert set(seen.values()) == {(None, "1")}  # the other settings for new workers are kept
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's environment as it was

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import shutil
 import tempfile
 from collections import deque
@@ -134,6 +135,12 @@ def _connect(address: str, spill_to: Path | None, stack: ExitStack) -> Any:
         settings["temporary-directory"] = str(spill_to)
         options = {"local_directory": str(spill_to)}
     stack.enter_context(dask.config.set(settings))
+    # Distributed also copies its pre-spawn settings into this process's environment for good
+    # (os.environ.update), so a cluster started earlier in the process would pass the threshold on
+    # all the same: it is left out of the environment while this cluster runs, then put back.
+    previous = os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    if previous is not None:
+        stack.callback(os.environ.__setitem__, "MALLOC_TRIM_THRESHOLD_", previous)
     cluster = stack.enter_context(
         LocalCluster(
             n_workers=2,
